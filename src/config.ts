@@ -1,0 +1,228 @@
+/**
+ * Trustgate's configuration: one typed schema, read from the environment and, optionally, a JSON file
+ * named by `CONFIG_FILE` (the environment wins). Every option has a one-line description and a safe
+ * default; `npm run config` prints the effective configuration with secrets masked.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { ConfigError } from './errors.ts';
+
+// 0 asks the OS for any free port (tests run several instances side by side).
+const port = z.coerce.number().int().min(0).max(65_535);
+const bool = z
+  .union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no'])])
+  .transform((v) => v === true || v === 'true' || v === '1' || v === 'yes');
+const optionalString = z
+  .string()
+  .trim()
+  .transform((v) => (v === '' ? undefined : v))
+  .optional();
+const ethAddress = z
+  .string()
+  .trim()
+  .regex(/^0x[0-9a-fA-F]{40}$/, 'must be a 0x-prefixed 20-byte hex address');
+
+/** The schema of every option. `meta.secret` marks values that are never printed or logged. */
+export const configSchema = z.object({
+  NODE_ENV: z
+    .enum(['development', 'test', 'production'])
+    .default('development')
+    .meta({ description: 'Runtime mode; `production` refuses development secrets and requires PUBLIC_URL.' }),
+  HOST: optionalString.meta({
+    description: 'Interface the HTTP server binds to (default 127.0.0.1, or 0.0.0.0 in production).',
+  }),
+  PORT: port.default(3000).meta({ description: 'HTTP port of the service.' }),
+  PUBLIC_URL: optionalString.meta({
+    description: 'External base URL (issuer prefix); default http://localhost:PORT, required in production.',
+  }),
+  DATA_DIR: z
+    .string()
+    .default('./data')
+    .meta({ description: 'Directory for the embedded database, generated development keys and chain data.' }),
+  DATABASE_URL: optionalString.meta({
+    description:
+      'file:<path> for SQLite (default file:DATA_DIR/trustgate.db) or postgresql://… for PostgreSQL.',
+    secret: true,
+  }),
+  REDIS_URL: optionalString.meta({
+    description: 'Redis for shared ephemeral state; required to run more than one instance.',
+    secret: true,
+  }),
+  REDIS_PREFIX: z.string().default('tg:').meta({ description: 'Prefix for every Redis key and channel.' }),
+  CHAIN_HOST: z
+    .string()
+    .default('127.0.0.1')
+    .meta({ description: 'Interface the embedded chain’s JSON-RPC binds to.' }),
+  CHAIN_PORT: port.default(8545).meta({ description: 'JSON-RPC port of the embedded chain.' }),
+  CHAIN_RPC_URL: optionalString.meta({
+    description: 'JSON-RPC URL of an external EVM chain; when set, no embedded chain is started.',
+    secret: true,
+  }),
+  CHAIN_PUBLIC_RPC_URL: optionalString.meta({
+    description: 'RPC URL advertised to outside verifiers at /api/chain (default: the URL the service uses).',
+  }),
+  REGISTRY_ADDRESS: ethAddress.optional().meta({
+    description: 'ERC-1056 registry address on the external chain (required with CHAIN_RPC_URL).',
+  }),
+  RELAYER_PRIVATE_KEY: optionalString.meta({
+    description:
+      'Hex private key of the gas-paying relayer on an external chain (generated for the embedded one).',
+    secret: true,
+  }),
+  MASTER_KEY: optionalString.meta({
+    description:
+      '32-byte key (base64url) wrapping every stored secret; generated into DATA_DIR in development only.',
+    secret: true,
+  }),
+  TRUST_PROXY: z.string().default('false').meta({
+    description: 'Express trust-proxy setting: false, loopback, or a comma-separated list of CIDRs.',
+  }),
+  BODY_LIMIT: z
+    .string()
+    .regex(/^\d+(b|kb|mb)$/i, 'a size such as 100kb')
+    .default('100kb')
+    .meta({ description: 'Largest accepted request body.' }),
+  LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+    .default('info')
+    .meta({ description: 'Log level (JSON logs on stdout).' }),
+  SHUTDOWN_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(10_000)
+    .meta({ description: 'How long a graceful shutdown waits for in-flight requests.' }),
+  READY_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .min(50)
+    .default(1_500)
+    .meta({ description: 'Timeout of each dependency check in /readyz.' }),
+  METRICS_ENABLED: bool.default(true).meta({ description: 'Serve Prometheus metrics at /metrics.' }),
+});
+
+export type RawConfig = z.infer<typeof configSchema>;
+
+/** The effective configuration, with every default resolved. */
+export interface Config extends Omit<RawConfig, 'HOST' | 'PUBLIC_URL' | 'DATABASE_URL' | 'DATA_DIR'> {
+  HOST: string;
+  PUBLIC_URL: string;
+  DATABASE_URL: string;
+  /** Absolute path of DATA_DIR. */
+  DATA_DIR: string;
+  /** Whether the service starts its own chain (no CHAIN_RPC_URL). */
+  embeddedChain: boolean;
+}
+
+/** Keys whose values are secrets. */
+export const secretKeys: ReadonlySet<string> = new Set(
+  Object.entries(configSchema.shape)
+    .filter(([, schema]) => (schema.meta() as { secret?: boolean } | undefined)?.secret === true)
+    .map(([key]) => key),
+);
+
+/** Reads the optional JSON config file named by CONFIG_FILE. */
+function readConfigFile(path: string | undefined): Record<string, unknown> {
+  if (!path) return {};
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`CONFIG_FILE ${path} cannot be read: ${(err as Error).message}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`CONFIG_FILE ${path} is not valid JSON: ${(err as Error).message}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new ConfigError(`CONFIG_FILE ${path} must hold a JSON object of option names to values`);
+  }
+  const unknown = Object.keys(parsed).filter((k) => !(k in configSchema.shape));
+  if (unknown.length > 0)
+    throw new ConfigError(`CONFIG_FILE ${path} has unknown options: ${unknown.join(', ')}`);
+  return parsed as Record<string, unknown>;
+}
+
+/**
+ * Loads the configuration from `env` (default `process.env`) and the optional CONFIG_FILE, resolves
+ * defaults, and enforces the production rules. Throws ConfigError with every problem listed.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const fromFile = readConfigFile(env.CONFIG_FILE);
+  const input: Record<string, unknown> = { ...fromFile };
+  for (const key of Object.keys(configSchema.shape)) {
+    const value = env[key];
+    if (value !== undefined) input[key] = value;
+  }
+  const result = configSchema.safeParse(input);
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `${i.path.join('.') || '(config)'}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n  ${lines.join('\n  ')}`);
+  }
+  const raw = result.data;
+  const production = raw.NODE_ENV === 'production';
+  const problems: string[] = [];
+  if (production && !raw.PUBLIC_URL) problems.push('PUBLIC_URL is required when NODE_ENV=production');
+  if (raw.PUBLIC_URL) {
+    try {
+      const url = new URL(raw.PUBLIC_URL);
+      if (url.protocol !== 'https:' && url.protocol !== 'http:') problems.push('PUBLIC_URL must be http(s)');
+      if (production && url.protocol !== 'https:') problems.push('PUBLIC_URL must be https in production');
+    } catch {
+      problems.push('PUBLIC_URL is not a URL');
+    }
+  }
+  if (raw.CHAIN_RPC_URL && !raw.REGISTRY_ADDRESS) {
+    problems.push('REGISTRY_ADDRESS is required with CHAIN_RPC_URL (the ERC-1056 registry on that chain)');
+  }
+  if (raw.CHAIN_RPC_URL && !raw.RELAYER_PRIVATE_KEY) {
+    problems.push('RELAYER_PRIVATE_KEY is required with CHAIN_RPC_URL (the account that pays gas)');
+  }
+  if (raw.RELAYER_PRIVATE_KEY && !/^(0x)?[0-9a-fA-F]{64}$/.test(raw.RELAYER_PRIVATE_KEY)) {
+    problems.push('RELAYER_PRIVATE_KEY must be a 32-byte hex private key');
+  }
+  if (production && !raw.CHAIN_RPC_URL) {
+    problems.push(
+      'CHAIN_RPC_URL is required when NODE_ENV=production (the embedded chain is for development)',
+    );
+  }
+  if (problems.length > 0) throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
+
+  const dataDir = resolve(raw.DATA_DIR);
+  return {
+    ...raw,
+    HOST: raw.HOST ?? (production ? '0.0.0.0' : '127.0.0.1'),
+    PUBLIC_URL: (raw.PUBLIC_URL ?? `http://localhost:${raw.PORT}`).replace(/\/+$/, ''),
+    DATA_DIR: dataDir,
+    DATABASE_URL: raw.DATABASE_URL ?? `file:${resolve(dataDir, 'trustgate.db')}`,
+    embeddedChain: !raw.CHAIN_RPC_URL,
+  };
+}
+
+/** Masks a secret for display: keeps the URL scheme and host of URLs, hides everything else. */
+export function maskSecret(value: string): string {
+  try {
+    const url = new URL(value);
+    if (url.host) return `${url.protocol}//${url.username ? '***@' : ''}${url.host}/***`;
+  } catch {
+    // not a URL
+  }
+  return '***';
+}
+
+/** The effective configuration as printable rows, secrets masked. */
+export function describeConfig(config: Config): Array<{ key: string; value: string; description: string }> {
+  return Object.entries(configSchema.shape).map(([key, schema]) => {
+    const value = (config as unknown as Record<string, unknown>)[key];
+    const text = value === undefined ? '(unset)' : String(value);
+    const description = (schema.meta() as { description?: string } | undefined)?.description ?? '';
+    return {
+      key,
+      value: value !== undefined && secretKeys.has(key) ? maskSecret(text) : text,
+      description,
+    };
+  });
+}
