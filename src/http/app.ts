@@ -1,0 +1,147 @@
+/**
+ * The Express application: request ids and structured logs, security headers, metrics, the declared
+ * routes, and one error path that answers every failure as problem+json.
+ */
+import { randomUUID } from 'node:crypto';
+import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
+import helmet from 'helmet';
+import { pinoHttp } from 'pino-http';
+import {
+  MalformedJsonError,
+  MethodNotAllowedError,
+  NotFoundError,
+  PayloadTooLargeError,
+  TrustgateError,
+  UnsupportedMediaTypeError,
+} from '../errors.ts';
+import type { Logger } from '../log.ts';
+import type { Metrics } from './metrics.ts';
+import { sendProblem } from './problem.ts';
+import { allowedMethods, mountRoutes, type Route } from './routes.ts';
+
+export interface AppOptions {
+  log: Logger;
+  routes: Route[];
+  bodyLimit: string;
+  /** Express trust-proxy setting (`false`, `loopback`, CIDR list…). */
+  trustProxy: string;
+  production: boolean;
+  metrics?: Metrics;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Parses TRUST_PROXY: booleans, a hop count, or names/CIDRs as Express understands them. */
+export function trustProxySetting(value: string): boolean | number | string[] {
+  const v = value.trim();
+  if (v === 'false' || v === '') return false;
+  if (v === 'true') return true;
+  if (/^\d+$/.test(v)) return Number(v);
+  return v.split(',').map((s) => s.trim());
+}
+
+/** Builds the app; the caller listens. */
+export function createApp(options: AppOptions): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', trustProxySetting(options.trustProxy));
+  app.set('json replacer', (_key: string, value: unknown) =>
+    typeof value === 'bigint' ? value.toString() : value,
+  );
+
+  app.use(
+    pinoHttp({
+      logger: options.log,
+      genReqId: (req, res) => {
+        const incoming = req.headers['x-request-id'];
+        const id = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+        res.setHeader('X-Request-Id', id);
+        return id;
+      },
+      // Only method and path: query strings can carry codes and tokens.
+      serializers: {
+        req: (req: { id: unknown; method: string; url: string }) => ({
+          id: req.id,
+          method: req.method,
+          path: req.url.split('?')[0],
+        }),
+        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+      },
+      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'info'),
+      quietReqLogger: true,
+    }),
+  );
+  if (options.metrics) app.use(options.metrics.middleware);
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        useDefaults: false,
+        directives: {
+          defaultSrc: ["'self'"],
+          scriptSrc: ["'self'"],
+          styleSrc: ["'self'"],
+          imgSrc: ["'self'", 'data:'],
+          fontSrc: ["'self'"],
+          connectSrc: ["'self'"],
+          objectSrc: ["'none'"],
+          baseUri: ["'none'"],
+          formAction: ["'self'"],
+          frameAncestors: ["'none'"],
+          ...(options.production ? { upgradeInsecureRequests: [] } : {}),
+        },
+      },
+      strictTransportSecurity: options.production ? { maxAge: 31_536_000, includeSubDomains: true } : false,
+      referrerPolicy: { policy: 'no-referrer' },
+    }),
+  );
+  const noStore: RequestHandler = (_req, res, next) => {
+    res.setHeader('Cache-Control', 'no-store');
+    next();
+  };
+  app.use('/api', noStore);
+
+  const router = express.Router({ strict: false, caseSensitive: true });
+  mountRoutes(router, options.routes, { bodyLimit: options.bodyLimit });
+  app.use(router);
+
+  app.use((req, _res, next) => {
+    const allowed = allowedMethods(options.routes, req.path);
+    next(
+      allowed.length > 0
+        ? new MethodNotAllowedError(allowed)
+        : new NotFoundError(`No route for ${req.path}.`),
+    );
+  });
+
+  const onError: ErrorRequestHandler = (err, req, res, _next) => {
+    sendProblem(req, res, translateParserError(err, options.bodyLimit));
+  };
+  app.use(onError);
+  return app;
+}
+
+/** Maps body-parser failures to their problem types. */
+function translateParserError(err: unknown, limit: string): unknown {
+  if (err instanceof TrustgateError) return err;
+  const type = (err as { type?: unknown })?.type;
+  switch (type) {
+    case 'entity.parse.failed':
+      return new MalformedJsonError();
+    case 'entity.too.large':
+      return new PayloadTooLargeError(limit);
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return new UnsupportedMediaTypeError(['application/json; charset=utf-8']);
+    case 'request.aborted':
+      return new TrustgateError('request_aborted', 400, 'Request aborted', 'The client aborted the request.');
+    case 'request.size.invalid':
+      return new TrustgateError(
+        'invalid_request',
+        400,
+        'Invalid request',
+        'Content-Length does not match the body.',
+      );
+    default:
+      return err;
+  }
+}

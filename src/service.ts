@@ -1,0 +1,153 @@
+/**
+ * Composition root: opens the store (migrating it first), the shared state and the chain, builds the
+ * app and listens. `stop()` shuts down in reverse order after draining in-flight requests.
+ */
+import { readFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { type ChainConnection, connectChain } from './chain/index.ts';
+import type { Config } from './config.ts';
+import { KeyRing } from './crypto/envelope.ts';
+import { loadMasterKey } from './crypto/master-key.ts';
+import { StartupError } from './errors.ts';
+import { createApp } from './http/app.ts';
+import { createMetrics } from './http/metrics.ts';
+import { homeRoutes } from './http/routes/home.ts';
+import { opsRoutes } from './http/routes/ops.ts';
+import type { Route } from './http/routes.ts';
+import type { Logger } from './log.ts';
+import { fromRoot } from './paths.ts';
+import { createState } from './state/index.ts';
+import type { EphemeralState } from './state/types.ts';
+import { openStore, type Store } from './store/index.ts';
+import { applyMigrations } from './store/migrate.ts';
+import { ensureDefaultTenant } from './tenants.ts';
+
+export const version = (JSON.parse(readFileSync(fromRoot('package.json'), 'utf8')) as { version: string })
+  .version;
+
+export interface Service {
+  /** Base URL the HTTP server listens on (loopback form when bound to all interfaces). */
+  readonly url: string;
+  readonly config: Config;
+  readonly store: Store;
+  readonly state: EphemeralState;
+  readonly chain: ChainConnection;
+  readonly server: Server;
+  /** Graceful shutdown: stop accepting, drain, close chain, state and store. Idempotent. */
+  stop(): Promise<void>;
+}
+
+export interface ServiceOptions {
+  log: Logger;
+  /** Extra routes (tests mount probes through the real pipeline). */
+  extraRoutes?: Route[];
+}
+
+/** Starts Trustgate with `config`. Throws StartupError/ConfigError with a clear message. */
+export async function startService(config: Config, options: ServiceOptions): Promise<Service> {
+  const { log } = options;
+  const opened: Array<() => Promise<void>> = [];
+  const closeOpened = async () => {
+    for (const close of opened.reverse()) await close().catch((err) => log.error({ err }, 'close failed'));
+  };
+  try {
+    const keys = new KeyRing(loadMasterKey(config, log));
+
+    const migrated = await applyMigrations({ url: config.DATABASE_URL, log }).catch((err: Error) => {
+      throw new StartupError(`The database is unavailable or could not be migrated: ${err.message}`);
+    });
+    if (migrated.applied.length > 0) log.info({ applied: migrated.applied }, 'applied database migrations');
+    const store = await openStore({ url: config.DATABASE_URL, log }).catch((err: Error) => {
+      throw new StartupError(`The database is unreachable: ${err.message}`);
+    });
+    opened.push(() => store.close());
+    await ensureDefaultTenant(store);
+
+    const state = await createState({
+      redisUrl: config.REDIS_URL,
+      prefix: config.REDIS_PREFIX,
+      onError: (err, context) => log.warn({ err, context }, 'shared state error'),
+    }).catch((err: Error) => {
+      throw new StartupError(err.message);
+    });
+    opened.push(() => state.close());
+
+    const chain = await connectChain(config, { store, keys, log });
+    opened.push(() => chain.close());
+
+    let draining = false;
+    const metrics = config.METRICS_ENABLED ? createMetrics() : undefined;
+    const routes: Route[] = [];
+    routes.push(
+      ...homeRoutes({ publicUrl: config.PUBLIC_URL, version }),
+      ...opsRoutes({
+        readiness: [
+          { name: 'database', check: () => store.ping() },
+          { name: 'chain', check: () => chain.ping(config.READY_TIMEOUT_MS) },
+          ...(state.kind === 'redis' ? [{ name: 'redis', check: () => state.ping() }] : []),
+        ],
+        readyTimeoutMs: config.READY_TIMEOUT_MS,
+        isDraining: () => draining,
+        metrics,
+        chain: () => chain,
+        info: { title: 'Trustgate', version, serverUrl: config.PUBLIC_URL },
+        allRoutes: () => routes,
+      }),
+      ...(options.extraRoutes ?? []),
+    );
+    const app = createApp({
+      log,
+      routes,
+      bodyLimit: config.BODY_LIMIT,
+      trustProxy: config.TRUST_PROXY,
+      production: config.NODE_ENV === 'production',
+      metrics,
+    });
+
+    const server = await listen(app, config.PORT, config.HOST);
+    const address = server.address() as AddressInfo;
+    const host = ['0.0.0.0', '::'].includes(address.address) ? '127.0.0.1' : address.address;
+    const url = `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
+
+    let stopping: Promise<void> | undefined;
+    const stop = () => {
+      stopping ??= (async () => {
+        draining = true;
+        log.info('shutting down: draining in-flight requests');
+        await closeServer(server, config.SHUTDOWN_TIMEOUT_MS);
+        await closeOpened();
+        log.info('stopped');
+      })();
+      return stopping;
+    };
+    return { url, config, store, state, chain, server, stop };
+  } catch (err) {
+    await closeOpened();
+    throw err;
+  }
+}
+
+function listen(app: ReturnType<typeof createApp>, port: number, host: string): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = app.listen(port, host);
+    server.once('listening', () => resolve(server));
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(
+        err.code === 'EADDRINUSE'
+          ? new StartupError(`PORT ${port} on ${host} is already in use; stop the other process or set PORT.`)
+          : err,
+      ),
+    );
+  });
+}
+
+/** Stops accepting, lets in-flight requests finish (up to `timeoutMs`), then cuts what remains. */
+async function closeServer(server: Server, timeoutMs: number): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  const timer = setTimeout(() => server.closeAllConnections(), timeoutMs);
+  timer.unref();
+  await closed;
+  clearTimeout(timer);
+}
