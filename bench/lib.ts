@@ -1,0 +1,117 @@
+/** Shared pieces of the benchmarks: a Trustgate child process, percentiles, the results table and file. */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fromRoot } from '../src/paths.ts';
+
+export interface Row {
+  name: string;
+  value: number;
+  unit: string;
+  target?: string;
+  note?: string;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i]!;
+}
+
+export interface RunningService {
+  url: string;
+  chainPort: number;
+  startMs: number;
+  stop(): Promise<void>;
+}
+
+/** Starts `npm start`'s entry point in its own process (the server gets its own core). */
+export async function startServiceProcess(env: Record<string, string> = {}): Promise<RunningService> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'trustgate-bench-'));
+  const port = await freePort();
+  const chainPort = await freePort();
+  const started = performance.now();
+  const child: ChildProcess = spawn(fromRoot('node_modules', '.bin', 'tsx'), [fromRoot('src', 'main.ts')], {
+    env: {
+      ...process.env,
+      DATA_DIR: dataDir,
+      PORT: String(port),
+      CHAIN_PORT: String(chainPort),
+      LOG_LEVEL: 'warn',
+      NODE_ENV: 'test',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (d) => {
+    output += d;
+  });
+  child.stderr!.on('data', (d) => {
+    output += d;
+  });
+  await new Promise<void>((resolve, reject) => {
+    const timer = setInterval(() => {
+      if (output.includes('Trustgate is ready')) {
+        clearInterval(timer);
+        resolve();
+      }
+    }, 20);
+    child.once('exit', (code) => {
+      clearInterval(timer);
+      reject(new Error(`service exited with ${code}:\n${output}`));
+    });
+  });
+  return {
+    url: `http://127.0.0.1:${port}`,
+    chainPort,
+    startMs: performance.now() - started,
+    stop: async () => {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Prints the rows as a table and writes them (with machine facts) to bench/results/. */
+export function report(suite: string, rows: Row[]): string {
+  const width = Math.max(...rows.map((r) => r.name.length), 10);
+  const lines = [
+    `${'benchmark'.padEnd(width)}  ${'value'.padStart(12)}  unit        target`,
+    `${'-'.repeat(width)}  ${'-'.repeat(12)}  ----------  ------`,
+    ...rows.map(
+      (r) =>
+        `${r.name.padEnd(width)}  ${r.value.toFixed(r.value < 10 ? 2 : 0).padStart(12)}  ${r.unit.padEnd(10)}  ${r.target ?? ''}${r.note ? `  (${r.note})` : ''}`,
+    ),
+  ];
+  process.stdout.write(`\n${lines.join('\n')}\n`);
+  const dir = fromRoot('bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  const result = {
+    suite,
+    at: new Date().toISOString(),
+    node: process.version,
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model,
+    rows,
+  };
+  const file = join(dir, `${suite}-${result.at.replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+  writeFileSync(join(dir, `${suite}-latest.json`), `${JSON.stringify(result, null, 2)}\n`);
+  process.stdout.write(`\nwrote ${file}\n`);
+  return file;
+}

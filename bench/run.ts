@@ -1,0 +1,10 @@
+/** `npm run bench`: runs every benchmark suite, prints a table, writes JSON under bench/results/. */
+import { foundationBench } from './foundation.ts';
+import { report, startServiceProcess } from './lib.ts';
+
+const service = await startServiceProcess();
+try {
+  report('foundation', await foundationBench(service));
+} finally {
+  await service.stop();
+}
