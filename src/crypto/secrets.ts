@@ -2,7 +2,7 @@
  * Service secrets (the relayer key, later signing keys) stored envelope-encrypted in the `Secret`
  * table, one per purpose. The envelope's context binds it to its purpose.
  */
-import type { Store } from '../store/index.ts';
+import { isUniqueViolation, type Store } from '../store/index.ts';
 import type { KeyRing } from './envelope.ts';
 
 const context = (purpose: string) => `secret:${purpose}`;
@@ -33,6 +33,7 @@ export async function getOrCreateSecret(
     });
     return value;
   } catch (err) {
+    if (!isUniqueViolation(err)) throw err;
     const winner = await readSecret(store, keys, purpose);
     if (winner) return winner;
     throw err;

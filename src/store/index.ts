@@ -38,6 +38,11 @@ export interface StoreOptions {
   log?: Logger;
 }
 
+/** Whether `err` is Prisma's unique-constraint violation (P2002). */
+export function isUniqueViolation(err: unknown): boolean {
+  return (err as { code?: unknown })?.code === 'P2002';
+}
+
 /** Opens the store for `url` (it must already be migrated: see `applyMigrations`). */
 export async function openStore(options: StoreOptions): Promise<Store> {
   const dialect = dialectOf(options.url);
@@ -48,6 +53,8 @@ export async function openStore(options: StoreOptions): Promise<Store> {
         connectionString: pgConnectionStringOf(options.url),
         max: options.poolSize ?? 10,
         connectionTimeoutMillis: 5_000,
+        // Raw SQL is not schema-qualified by Prisma: point every connection's search_path at the schema.
+        ...(schema ? { options: `-c search_path="${schema.replace(/"/g, '""')}"` } : {}),
       },
       schema ? { schema } : undefined,
     );
