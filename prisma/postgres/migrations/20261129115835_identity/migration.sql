@@ -1,0 +1,130 @@
+-- CreateTable
+CREATE TABLE "Account" (
+    "id" TEXT NOT NULL,
+    "tenantId" TEXT NOT NULL,
+    "did" TEXT NOT NULL,
+    "address" TEXT NOT NULL,
+    "custody" TEXT NOT NULL DEFAULT 'managed',
+    "status" TEXT NOT NULL DEFAULT 'active',
+    "createdAt" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "updatedAt" TIMESTAMP(3) NOT NULL,
+
+    CONSTRAINT "Account_pkey" PRIMARY KEY ("id")
+);
+
+-- CreateTable
+CREATE TABLE "LinkedDid" (
+    "id" TEXT NOT NULL,
+    "accountId" TEXT NOT NULL,
+    "did" TEXT NOT NULL,
+    "createdAt" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+
+    CONSTRAINT "LinkedDid_pkey" PRIMARY KEY ("id")
+);
+
+-- CreateTable
+CREATE TABLE "Identifier" (
+    "did" TEXT NOT NULL,
+    "provider" TEXT NOT NULL,
+    "alias" TEXT,
+    "controllerKeyId" TEXT,
+    "services" TEXT NOT NULL DEFAULT '[]',
+    "createdAt" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "updatedAt" TIMESTAMP(3) NOT NULL,
+
+    CONSTRAINT "Identifier_pkey" PRIMARY KEY ("did")
+);
+
+-- CreateTable
+CREATE TABLE "ManagedKey" (
+    "kid" TEXT NOT NULL,
+    "kms" TEXT NOT NULL,
+    "type" TEXT NOT NULL,
+    "publicKeyHex" TEXT NOT NULL,
+    "meta" TEXT NOT NULL DEFAULT '{}',
+    "identifierDid" TEXT,
+    "createdAt" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+
+    CONSTRAINT "ManagedKey_pkey" PRIMARY KEY ("kid")
+);
+
+-- CreateTable
+CREATE TABLE "PrivateKey" (
+    "alias" TEXT NOT NULL,
+    "type" TEXT NOT NULL,
+    "masterKeyId" TEXT NOT NULL,
+    "envelope" BYTEA NOT NULL,
+    "createdAt" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "updatedAt" TIMESTAMP(3) NOT NULL,
+
+    CONSTRAINT "PrivateKey_pkey" PRIMARY KEY ("alias")
+);
+
+-- CreateTable
+CREATE TABLE "RelayerNonce" (
+    "chainId" INTEGER NOT NULL,
+    "address" TEXT NOT NULL,
+    "nextNonce" BIGINT NOT NULL,
+    "updatedAt" TIMESTAMP(3) NOT NULL,
+
+    CONSTRAINT "RelayerNonce_pkey" PRIMARY KEY ("chainId","address")
+);
+
+-- CreateTable
+CREATE TABLE "ChainJob" (
+    "id" TEXT NOT NULL,
+    "idempotencyKey" TEXT NOT NULL,
+    "tenantId" TEXT,
+    "kind" TEXT NOT NULL,
+    "payload" TEXT NOT NULL,
+    "status" TEXT NOT NULL DEFAULT 'pending',
+    "chainId" INTEGER NOT NULL,
+    "nonce" BIGINT,
+    "txHash" TEXT,
+    "rawTx" BYTEA,
+    "attempts" INTEGER NOT NULL DEFAULT 0,
+    "nextAttemptAt" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "lastError" TEXT,
+    "blockNumber" BIGINT,
+    "confirmedAt" TIMESTAMP(3),
+    "createdAt" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "updatedAt" TIMESTAMP(3) NOT NULL,
+
+    CONSTRAINT "ChainJob_pkey" PRIMARY KEY ("id")
+);
+
+-- CreateIndex
+CREATE UNIQUE INDEX "Account_did_key" ON "Account"("did");
+
+-- CreateIndex
+CREATE INDEX "Account_tenantId_idx" ON "Account"("tenantId");
+
+-- CreateIndex
+CREATE INDEX "LinkedDid_did_idx" ON "LinkedDid"("did");
+
+-- CreateIndex
+CREATE UNIQUE INDEX "LinkedDid_accountId_did_key" ON "LinkedDid"("accountId", "did");
+
+-- CreateIndex
+CREATE UNIQUE INDEX "Identifier_alias_key" ON "Identifier"("alias");
+
+-- CreateIndex
+CREATE INDEX "ManagedKey_identifierDid_idx" ON "ManagedKey"("identifierDid");
+
+-- CreateIndex
+CREATE UNIQUE INDEX "ChainJob_idempotencyKey_key" ON "ChainJob"("idempotencyKey");
+
+-- CreateIndex
+CREATE INDEX "ChainJob_status_nextAttemptAt_idx" ON "ChainJob"("status", "nextAttemptAt");
+
+-- CreateIndex
+CREATE INDEX "ChainJob_tenantId_idx" ON "ChainJob"("tenantId");
+
+-- AddForeignKey
+ALTER TABLE "Account" ADD CONSTRAINT "Account_tenantId_fkey" FOREIGN KEY ("tenantId") REFERENCES "Tenant"("id") ON DELETE RESTRICT ON UPDATE CASCADE;
+
+-- AddForeignKey
+ALTER TABLE "LinkedDid" ADD CONSTRAINT "LinkedDid_accountId_fkey" FOREIGN KEY ("accountId") REFERENCES "Account"("id") ON DELETE CASCADE ON UPDATE CASCADE;
+
+-- AddForeignKey
+ALTER TABLE "ManagedKey" ADD CONSTRAINT "ManagedKey_identifierDid_fkey" FOREIGN KEY ("identifierDid") REFERENCES "Identifier"("did") ON DELETE SET NULL ON UPDATE CASCADE;
