@@ -65,6 +65,7 @@ function prismaGenerate(schemaPath: string): Promise<void> {
   const env = {
     ...process.env,
     PRISMA_SCHEMA_ENGINE_BINARY: engine && existsSync(engine) ? engine : '/bin/false',
+    CHECKPOINT_DISABLE: '1',
     PRISMA_HIDE_UPDATE_MESSAGE: '1',
     CHECKPOINT_DISABLE: '1',
   };
