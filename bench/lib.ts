@@ -1,10 +1,11 @@
 /** Shared pieces of the benchmarks: a Trustgate child process, percentiles, the results table and file. */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fromRoot } from '../src/paths.ts';
+import { freePort, spawnMain } from '../test/helpers/process.ts';
+
+export { freePort };
 
 export interface Row {
   name: string;
@@ -12,16 +13,6 @@ export interface Row {
   unit: string;
   target?: string;
   note?: string;
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export function percentile(sorted: number[], p: number): number {
@@ -43,45 +34,18 @@ export async function startServiceProcess(env: Record<string, string> = {}): Pro
   const port = await freePort();
   const chainPort = await freePort();
   const started = performance.now();
-  const child: ChildProcess = spawn(fromRoot('node_modules', '.bin', 'tsx'), [fromRoot('src', 'main.ts')], {
-    env: {
-      ...process.env,
-      DATA_DIR: dataDir,
-      PORT: String(port),
-      CHAIN_PORT: String(chainPort),
-      LOG_LEVEL: 'warn',
-      NODE_ENV: 'test',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout!.on('data', (d) => {
-    output += d;
-  });
-  child.stderr!.on('data', (d) => {
-    output += d;
-  });
-  await new Promise<void>((resolve, reject) => {
-    const timer = setInterval(() => {
-      if (output.includes('Trustgate is ready')) {
-        clearInterval(timer);
-        resolve();
-      }
-    }, 20);
-    child.once('exit', (code) => {
-      clearInterval(timer);
-      reject(new Error(`service exited with ${code}:\n${output}`));
-    });
-  });
+  const main = spawnMain(
+    { DATA_DIR: dataDir, PORT: String(port), CHAIN_PORT: String(chainPort), LOG_LEVEL: 'warn', ...env },
+    { inherit: true },
+  );
+  await main.waitForOutput('Trustgate is ready', 60_000);
   return {
     url: `http://127.0.0.1:${port}`,
     chainPort,
     startMs: performance.now() - started,
     stop: async () => {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await exited;
+      main.child.kill('SIGTERM');
+      await main.exit;
       rmSync(dataDir, { recursive: true, force: true });
     },
   };

@@ -1,4 +1,6 @@
 /** Tenants: the foundation seeds `default`; later issues add administration. */
+import { NotFoundError } from './errors.ts';
+import type { Tenant } from './store/generated/postgres/client.ts';
 import { isUniqueViolation, type Store } from './store/index.ts';
 
 /** The tenant embedded mode serves at `{PUBLIC_URL}/t/default`. */
@@ -20,3 +22,13 @@ export async function ensureDefaultTenant(store: Store): Promise<void> {
     if (!isUniqueViolation(err)) throw err;
   }
 }
+
+/** The tenant with `slug`, or 404 (the same answer as for any unknown resource). */
+export async function findTenant(store: Store, slug: string): Promise<Tenant> {
+  const tenant = await store.db.tenant.findUnique({ where: { slug } });
+  if (!tenant) throw new NotFoundError('No such tenant.');
+  return tenant;
+}
+
+/** The tenant's issuer URL, `{PUBLIC_URL}/t/{slug}`: the audience of its challenges and tokens. */
+export const issuerOf = (publicUrl: string, slug: string) => `${publicUrl}/t/${slug}`;
