@@ -67,7 +67,6 @@ function prismaGenerate(schemaPath: string): Promise<void> {
     PRISMA_SCHEMA_ENGINE_BINARY: engine && existsSync(engine) ? engine : '/bin/false',
     CHECKPOINT_DISABLE: '1',
     PRISMA_HIDE_UPDATE_MESSAGE: '1',
-    CHECKPOINT_DISABLE: '1',
   };
   const cli = `${root}/node_modules/prisma/build/index.js`;
   return new Promise((resolvePromise, reject) => {

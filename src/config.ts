@@ -75,6 +75,11 @@ export const configSchema = z.object({
       '32-byte key (base64url) wrapping every stored secret; generated into DATA_DIR in development only.',
     secret: true,
   }),
+  MASTER_KEY_PREVIOUS: optionalString.meta({
+    description:
+      'Comma-separated older master keys that still open (never seal) envelopes, while `npm run keys:rotate-master` re-seals.',
+    secret: true,
+  }),
   TRUST_PROXY: z.string().default('false').meta({
     description: 'Express trust-proxy setting: false, loopback, or a comma-separated list of CIDRs.',
   }),

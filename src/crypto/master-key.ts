@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { Config } from '../config.ts';
 import { ConfigError } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import { type MasterKey, masterKeyFrom } from './envelope.ts';
+import { KeyRing, type MasterKey, masterKeyFrom } from './envelope.ts';
 
 /** Generated development keys carry this prefix, so production can recognise and refuse them. */
 export const DEV_KEY_PREFIX = 'tgdev_';
@@ -63,4 +63,37 @@ export function loadMasterKey(config: Config, log: Logger): MasterKey {
     );
   }
   return masterKeyFrom(parseMasterKey(readFileSync(devKeyPath, 'utf8')));
+}
+
+/**
+ * Builds the service's key ring: seals under the current master key (`loadMasterKey`), opens envelopes
+ * under it or under any key in `MASTER_KEY_PREVIOUS` (comma-separated), which is how instances keep
+ * reading during `npm run keys:rotate-master`.
+ */
+export function loadKeyRing(config: Config, log: Logger): KeyRing {
+  const current = loadMasterKey(config, log);
+  const previous: MasterKey[] = [];
+  const entries = (config.MASTER_KEY_PREVIOUS ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  for (const [index, entry] of entries.entries()) {
+    let key: MasterKey;
+    try {
+      key = masterKeyFrom(parseMasterKey(entry));
+    } catch {
+      // Never echo the value: it is a secret.
+      throw new ConfigError(
+        `MASTER_KEY_PREVIOUS entry ${index + 1} is not a 32-byte key (base64url or 64 hex digits)`,
+      );
+    }
+    if (key.id !== current.id && !previous.some((k) => k.id === key.id)) previous.push(key);
+  }
+  if (previous.length > 0) {
+    log.info(
+      { current: current.id, previous: previous.map((k) => k.id) },
+      'master key ring: sealing under the current key, also opening envelopes under previous keys',
+    );
+  }
+  return new KeyRing(current, previous);
 }
