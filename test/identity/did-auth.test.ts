@@ -2,7 +2,7 @@ import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { getDidKeyResolver } from '@veramo/did-provider-key';
 import { createJWT, EdDSASigner, ES256KSigner, ES256Signer } from 'did-jwt';
 import { Resolver } from 'did-resolver';
-import { getBytes, Wallet } from 'ethers';
+import { type BaseWallet, getBytes, Wallet } from 'ethers';
 import { getResolver } from 'ethr-did-resolver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DidAuthenticator } from '../../src/identity/did-auth.ts';
@@ -78,7 +78,7 @@ beforeAll(async () => {
 });
 afterAll(() => chain?.close());
 
-async function ethrJwt(wallet: Wallet, claims: Record<string, unknown>) {
+async function ethrJwt(wallet: BaseWallet, claims: Record<string, unknown>) {
   const did = `did:ethr:0x7a69:${wallet.address}`;
   const jwt = await createJWT(
     { aud: AUDIENCE, exp: Math.floor(now / 1000) + 120, ...claims },
