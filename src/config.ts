@@ -194,6 +194,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       'CHAIN_RPC_URL is required when NODE_ENV=production (the embedded chain is for development)',
     );
   }
+  if (production && /veramo/i.test(env.DEBUG ?? '')) {
+    // Veramo's debug output prints every agent call's arguments, private keys included (invariant 3).
+    problems.push('DEBUG must not enable veramo:* logs in production: they print key material');
+  }
   if (problems.length > 0) throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
 
   const dataDir = resolve(raw.DATA_DIR);

@@ -55,6 +55,13 @@ export class NotFoundError extends TrustgateError {
   }
 }
 
+/** 409: the request conflicts with the resource's current state; the code says which conflict. */
+export class ConflictError extends TrustgateError {
+  constructor(code: string, detail: string, extras?: ProblemExtras) {
+    super(code, 409, 'Conflict', detail, extras);
+  }
+}
+
 /** 405 `method_not_allowed`: the path exists with other methods (listed in `Allow`). */
 export class MethodNotAllowedError extends TrustgateError {
   constructor(allowed: string[]) {

@@ -7,8 +7,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type ChainConnection, connectChain } from './chain/index.ts';
 import type { Config } from './config.ts';
-import { KeyRing } from './crypto/envelope.ts';
-import { loadMasterKey } from './crypto/master-key.ts';
+import { loadKeyRing } from './crypto/master-key.ts';
 import { StartupError } from './errors.ts';
 import { createApp } from './http/app.ts';
 import { createMetrics } from './http/metrics.ts';
@@ -17,6 +16,7 @@ import { opsRoutes } from './http/routes/ops.ts';
 import type { Route } from './http/routes.ts';
 import type { Logger } from './log.ts';
 import { fromRoot } from './paths.ts';
+import { createIdentityAgent, type IdentityAgent } from './identity/agent.ts';
 import { createState } from './state/index.ts';
 import type { EphemeralState } from './state/types.ts';
 import { openStore, type Store } from './store/index.ts';
@@ -33,6 +33,7 @@ export interface Service {
   readonly store: Store;
   readonly state: EphemeralState;
   readonly chain: ChainConnection;
+  readonly agent: IdentityAgent;
   readonly server: Server;
   /** Graceful shutdown: stop accepting, drain, close chain, state and store. Idempotent. */
   stop(): Promise<void>;
@@ -52,7 +53,7 @@ export async function startService(config: Config, options: ServiceOptions): Pro
     for (const close of opened.reverse()) await close().catch((err) => log.error({ err }, 'close failed'));
   };
   try {
-    const keys = new KeyRing(loadMasterKey(config, log));
+    const keys = loadKeyRing(config, log);
 
     const migrated = await applyMigrations({ url: config.DATABASE_URL, log }).catch((err: Error) => {
       throw new StartupError(`The database is unavailable or could not be migrated: ${err.message}`);
@@ -75,6 +76,7 @@ export async function startService(config: Config, options: ServiceOptions): Pro
 
     const chain = await connectChain(config, { store, keys, log });
     opened.push(() => chain.close());
+    const agent = createIdentityAgent({ store, keys, chain });
 
     let draining = false;
     const metrics = config.METRICS_ENABLED ? createMetrics() : undefined;
@@ -121,7 +123,7 @@ export async function startService(config: Config, options: ServiceOptions): Pro
       })();
       return stopping;
     };
-    return { url, config, store, state, chain, server, stop };
+    return { url, config, store, state, chain, agent, server, stop };
   } catch (err) {
     await closeOpened();
     throw err;

@@ -89,6 +89,11 @@ describe('configuration', () => {
     expect(() => loadConfig(env)).toThrow(/CHAIN_RPC_URL is required/);
   });
 
+  it('refuses production with Veramo debug logs on (they print key material)', () => {
+    expect(() => loadConfig({ ...prodBase, DEBUG: 'veramo:*' })).toThrow(/DEBUG must not enable veramo/);
+    expect(() => loadConfig({ ...prodBase, DEBUG: 'express:*' })).not.toThrow();
+  });
+
   it('requires the registry and relayer key with an external chain', () => {
     expect(() => loadConfig({ CHAIN_RPC_URL: 'http://chain:8545' })).toThrow(
       /REGISTRY_ADDRESS[\s\S]*RELAYER_PRIVATE_KEY/,

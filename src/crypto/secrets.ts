@@ -5,12 +5,13 @@
 import { isUniqueViolation, type Store } from '../store/index.ts';
 import type { KeyRing } from './envelope.ts';
 
-const context = (purpose: string) => `secret:${purpose}`;
+/** The envelope context binding a secret to its purpose. */
+export const secretContext = (purpose: string) => `secret:${purpose}`;
 
 /** Reads the secret for `purpose`, or null. */
 export async function readSecret(store: Store, keys: KeyRing, purpose: string): Promise<Buffer | null> {
   const row = await store.db.secret.findUnique({ where: { purpose } });
-  return row ? keys.open(row.envelope, context(purpose)) : null;
+  return row ? keys.open(row.envelope, secretContext(purpose)) : null;
 }
 
 /**
@@ -26,7 +27,7 @@ export async function getOrCreateSecret(
   const existing = await readSecret(store, keys, purpose);
   if (existing) return existing;
   const value = generate();
-  const envelope = keys.seal(value, context(purpose));
+  const envelope = keys.seal(value, secretContext(purpose));
   try {
     await store.db.secret.create({
       data: { purpose, masterKeyId: keys.current.id, envelope: new Uint8Array(envelope) },

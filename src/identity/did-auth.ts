@@ -83,10 +83,38 @@ export class DidAuthenticator {
     answer: DidChallengeAnswer,
     audience: string,
   ): Promise<{ did: string; method: 'jwt' | 'eip191' }> {
-    if (typeof answer.nonce !== 'string' || answer.nonce.length > 64) {
+    const stored = await this.takeChallenge(answer.nonce, audience);
+    if ('jwt' in answer)
+      return { did: await this.verifyJwt(answer.jwt, answer.nonce, audience), method: 'jwt' };
+    return { did: await this.verifyEip191(answer.did, answer.signature, stored.message), method: 'eip191' };
+  }
+
+  /**
+   * Verifies that the answerer controls Ethereum `address`: an EIP-191 signature of the challenge
+   * message by that address (used before handing a DID's ownership to the person's wallet).
+   */
+  async verifyAddress(
+    answer: { nonce: string; address: string; signature: string },
+    audience: string,
+  ): Promise<string> {
+    const stored = await this.takeChallenge(answer.nonce, audience);
+    let recovered: string;
+    try {
+      recovered = verifyMessage(stored.message, answer.signature);
+    } catch {
+      throw new DidAuthError('invalid_proof', 'The signature is malformed.');
+    }
+    if (recovered.toLowerCase() !== String(answer.address).toLowerCase()) {
+      throw new DidAuthError('invalid_proof', 'The signature was not made by that address.');
+    }
+    return recovered;
+  }
+
+  private async takeChallenge(nonce: string, audience: string): Promise<StoredChallenge> {
+    if (typeof nonce !== 'string' || nonce.length > 64) {
       throw new DidAuthError('invalid_challenge', 'Unknown, expired or already used challenge.');
     }
-    const raw = await this.state.take(key(answer.nonce));
+    const raw = await this.state.take(key(nonce));
     if (!raw) throw new DidAuthError('invalid_challenge', 'Unknown, expired or already used challenge.');
     const stored = JSON.parse(raw) as StoredChallenge;
     if (stored.audience !== audience || stored.expiresAtMs < this.now()) {
@@ -95,9 +123,7 @@ export class DidAuthenticator {
         'The challenge was issued for another audience or has expired.',
       );
     }
-    if ('jwt' in answer)
-      return { did: await this.verifyJwt(answer.jwt, answer.nonce, audience), method: 'jwt' };
-    return { did: await this.verifyEip191(answer.did, answer.signature, stored.message), method: 'eip191' };
+    return stored;
   }
 
   private async verifyJwt(jwt: string, nonce: string, audience: string): Promise<string> {

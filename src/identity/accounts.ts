@@ -1,0 +1,138 @@
+/**
+ * Accounts: every account owns a did:ethr on the configured chain. Custody is `managed` (Trustgate holds
+ * the controller key, the default) or `self` (the person's own wallet owns the DID). Creating a managed
+ * account sends no transaction: a fresh address is its own owner in the registry.
+ */
+import { getAddress } from 'ethers';
+import { ConflictError, NotFoundError } from '../errors.ts';
+import type { Account } from '../store/generated/postgres/client.ts';
+import { isUniqueViolation, type Store } from '../store/index.ts';
+import { addressOfEthrDid, chainIdHex, createManagedDid, type IdentityAgent } from './agent.ts';
+
+export type { Account } from '../store/generated/postgres/client.ts';
+
+/** The public view of an account. */
+export interface AccountView {
+  id: string;
+  did: string;
+  address: string;
+  custody: 'managed' | 'self';
+  status: 'active' | 'deactivated';
+  linkedDids: string[];
+  createdAt: string;
+}
+
+export function accountView(account: Account & { linkedDids?: Array<{ did: string }> }): AccountView {
+  return {
+    id: account.id,
+    did: account.did,
+    address: account.address,
+    custody: account.custody as AccountView['custody'],
+    status: account.status as AccountView['status'],
+    linkedDids: (account.linkedDids ?? []).map((l) => l.did),
+    createdAt: account.createdAt.toISOString(),
+  };
+}
+
+export class Accounts {
+  constructor(
+    private readonly store: Store,
+    private readonly agent: IdentityAgent,
+    private readonly chainId: number,
+  ) {}
+
+  /** Whether `did` is a did:ethr of the configured chain (by hex id or by a name we answer to). */
+  isOwnChainDid(did: string): boolean {
+    const m = /^did:ethr:([A-Za-z0-9]+):(0x[0-9a-fA-F]{40})$/.exec(did);
+    return m !== null && (m[1]!.toLowerCase() === chainIdHex(this.chainId) || Number(m[1]) === this.chainId);
+  }
+
+  /** Creates an account whose DID's controller key Trustgate holds (sealed under the master key). */
+  async createManaged(tenantId: string): Promise<Account> {
+    const managed = await createManagedDid(this.agent);
+    try {
+      return await this.store.db.account.create({
+        data: { tenantId, did: managed.did, address: managed.address, custody: 'managed' },
+      });
+    } catch (err) {
+      // Keep no orphan key behind a failed account creation.
+      await this.agent.didManagerDelete({ did: managed.did }).catch(() => undefined);
+      await this.agent.keyManagerDelete({ kid: managed.kid }).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** Creates an account for a did:ethr whose key the person proved to hold (their own wallet). */
+  async createSelfCustody(tenantId: string, did: string): Promise<Account> {
+    if (!this.isOwnChainDid(did)) {
+      throw new ConflictError(
+        'unsupported_did',
+        `Accounts own a did:ethr on chain ${chainIdHex(this.chainId)}; link other DIDs to an account instead.`,
+      );
+    }
+    const address = addressOfEthrDid(did);
+    const canonical = `did:ethr:${chainIdHex(this.chainId)}:${getAddress(address)}`;
+    try {
+      return await this.store.db.account.create({
+        data: { tenantId, did: canonical, address, custody: 'self' },
+      });
+    } catch (err) {
+      if (isUniqueViolation(err))
+        throw new ConflictError('account_exists', 'An account already owns this DID.');
+      throw err;
+    }
+  }
+
+  /** The account of `did` in the tenant: its own DID or a linked one. */
+  async findByDid(tenantId: string, did: string): Promise<Account | null> {
+    const candidates = this.isOwnChainDid(did)
+      ? [did, `did:ethr:${chainIdHex(this.chainId)}:${getAddress(addressOfEthrDid(did))}`]
+      : [did];
+    const own = await this.store.db.account.findFirst({ where: { tenantId, did: { in: candidates } } });
+    if (own) return own;
+    const linked = await this.store.db.linkedDid.findFirst({
+      where: { did, account: { tenantId } },
+      include: { account: true },
+    });
+    return linked?.account ?? null;
+  }
+
+  /** The account `id` of the tenant (404 for any other tenant's account). */
+  async get(tenantId: string, id: string) {
+    const account = await this.store.db.account.findFirst({
+      where: { id, tenantId },
+      include: { linkedDids: true },
+    });
+    if (!account) throw new NotFoundError('No such account.');
+    return account;
+  }
+
+  /** Links an external DID the person proved to hold. */
+  async linkDid(account: Account, did: string): Promise<void> {
+    if (did === account.did) throw new ConflictError('already_linked', 'This is the account’s own DID.');
+    const existing = await this.findByDid(account.tenantId, did);
+    if (existing && existing.id !== account.id) {
+      throw new ConflictError('already_linked', 'This DID belongs to another account.');
+    }
+    try {
+      await this.store.db.linkedDid.create({ data: { accountId: account.id, did } });
+    } catch (err) {
+      if (!isUniqueViolation(err)) throw err;
+    }
+  }
+
+  async setCustody(account: Account, custody: 'managed' | 'self'): Promise<void> {
+    await this.store.db.account.update({ where: { id: account.id }, data: { custody } });
+  }
+
+  async setStatus(account: Account, status: 'active' | 'deactivated'): Promise<void> {
+    await this.store.db.account.update({ where: { id: account.id }, data: { status } });
+  }
+
+  /** The managed controller key id of a managed account's DID. */
+  async managedKid(account: Account): Promise<string> {
+    const identifier = await this.agent.didManagerGet({ did: account.did });
+    if (!identifier.controllerKeyId) throw new Error(`managed DID ${account.did} has no controller key`);
+    return identifier.controllerKeyId;
+  }
+}
