@@ -1,6 +1,7 @@
 /** `npm run bench`: runs every benchmark suite, prints a table, writes JSON under bench/results/. */
 import { foundationBench } from './foundation.ts';
 import { report, startServiceProcess } from './lib.ts';
+import { resolutionBench } from './resolution.ts';
 
 const service = await startServiceProcess();
 try {
@@ -8,3 +9,4 @@ try {
 } finally {
   await service.stop();
 }
+report('resolution', await resolutionBench());

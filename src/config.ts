@@ -80,6 +80,18 @@ export const configSchema = z.object({
       'Comma-separated older master keys that still open (never seal) envelopes, while `npm run keys:rotate-master` re-seals.',
     secret: true,
   }),
+  DID_WEB_ALLOW_HOSTS: z
+    .string()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((h) => h.trim())
+        .filter(Boolean),
+    )
+    .meta({
+      description: 'Development only: host[:port] list that did:web may fetch over http and on loopback.',
+    }),
   TRUST_PROXY: z.string().default('false').meta({
     description: 'Express trust-proxy setting: false, loopback, or a comma-separated list of CIDRs.',
   }),
@@ -193,6 +205,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     problems.push(
       'CHAIN_RPC_URL is required when NODE_ENV=production (the embedded chain is for development)',
     );
+  }
+  if (production && raw.DID_WEB_ALLOW_HOSTS.length > 0) {
+    problems.push('DID_WEB_ALLOW_HOSTS is for development: it lets did:web reach http and loopback hosts');
   }
   if (production && /veramo/i.test(env.DEBUG ?? '')) {
     // Veramo's debug output prints every agent call's arguments, private keys included (invariant 3).

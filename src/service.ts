@@ -12,11 +12,14 @@ import { StartupError } from './errors.ts';
 import { createApp } from './http/app.ts';
 import { createMetrics } from './http/metrics.ts';
 import { homeRoutes } from './http/routes/home.ts';
+import { identifierRoutes } from './http/routes/identifiers.ts';
 import { opsRoutes } from './http/routes/ops.ts';
 import type { Route } from './http/routes.ts';
-import type { Logger } from './log.ts';
-import { fromRoot } from './paths.ts';
 import { createIdentityAgent, type IdentityAgent } from './identity/agent.ts';
+import { DidResolverService, ethrNetworkOf } from './identity/resolver/index.ts';
+import type { Logger } from './log.ts';
+import type { SafeFetchOptions } from './net/safe-fetch.ts';
+import { fromRoot } from './paths.ts';
 import { createState } from './state/index.ts';
 import type { EphemeralState } from './state/types.ts';
 import { openStore, type Store } from './store/index.ts';
@@ -34,6 +37,7 @@ export interface Service {
   readonly state: EphemeralState;
   readonly chain: ChainConnection;
   readonly agent: IdentityAgent;
+  readonly resolver: DidResolverService;
   readonly server: Server;
   /** Graceful shutdown: stop accepting, drain, close chain, state and store. Idempotent. */
   stop(): Promise<void>;
@@ -43,6 +47,8 @@ export interface ServiceOptions {
   log: Logger;
   /** Extra routes (tests mount probes through the real pipeline). */
   extraRoutes?: Route[];
+  /** Overrides of did:web fetch settings (tests inject a DNS resolver). */
+  didWeb?: Partial<SafeFetchOptions>;
 }
 
 /** Starts Trustgate with `config`. Throws StartupError/ConfigError with a clear message. */
@@ -76,7 +82,14 @@ export async function startService(config: Config, options: ServiceOptions): Pro
 
     const chain = await connectChain(config, { store, keys, log });
     opened.push(() => chain.close());
-    const agent = createIdentityAgent({ store, keys, chain });
+    const resolver = new DidResolverService({
+      ethr: [ethrNetworkOf(chain)],
+      ethrIndex: { onError: (err) => log.warn({ err }, 'did:ethr watcher poll failed') },
+      web: { allowHosts: config.DID_WEB_ALLOW_HOSTS, ...options.didWeb },
+    });
+    await resolver.start();
+    opened.push(() => resolver.stop());
+    const agent = createIdentityAgent({ store, keys, chain, resolver: resolver.resolvable() });
 
     let draining = false;
     const metrics = config.METRICS_ENABLED ? createMetrics() : undefined;
@@ -96,6 +109,7 @@ export async function startService(config: Config, options: ServiceOptions): Pro
         info: { title: 'Trustgate', version, serverUrl: config.PUBLIC_URL },
         allRoutes: () => routes,
       }),
+      ...identifierRoutes({ resolver }),
       ...(options.extraRoutes ?? []),
     );
     const app = createApp({
@@ -123,7 +137,7 @@ export async function startService(config: Config, options: ServiceOptions): Pro
       })();
       return stopping;
     };
-    return { url, config, store, state, chain, agent, server, stop };
+    return { url, config, store, state, chain, agent, resolver, server, stop };
   } catch (err) {
     await closeOpened();
     throw err;

@@ -7,6 +7,7 @@ import express, { type ErrorRequestHandler, type Express, type RequestHandler } 
 import helmet from 'helmet';
 import { pinoHttp } from 'pino-http';
 import {
+  InvalidRequestError,
   MalformedJsonError,
   MethodNotAllowedError,
   NotFoundError,
@@ -123,6 +124,8 @@ export function createApp(options: AppOptions): Express {
 /** Maps body-parser failures to their problem types. */
 function translateParserError(err: unknown, limit: string): unknown {
   if (err instanceof TrustgateError) return err;
+  // The router cannot decode a path parameter with broken percent-encoding (`%ZZ`).
+  if (err instanceof URIError) return new InvalidRequestError('The URL has malformed percent-encoding.');
   const type = (err as { type?: unknown })?.type;
   switch (type) {
     case 'entity.parse.failed':

@@ -4,7 +4,7 @@ import pg from 'pg';
 import { loadConfig } from '../../src/config.ts';
 import type { Route } from '../../src/http/routes.ts';
 import { createLogger } from '../../src/log.ts';
-import { type Service, startService } from '../../src/service.ts';
+import { type Service, type ServiceOptions, startService } from '../../src/service.ts';
 import { tempDir } from './tmp.ts';
 
 export { tempDir };
@@ -46,7 +46,12 @@ export interface TestService {
 /** Starts a service with `env` on top of test defaults (embedded chain and HTTP on free ports). */
 export async function startTestService(
   env: Record<string, string> = {},
-  options: { dataDir?: string; extraRoutes?: Route[]; logLines?: string[] } = {},
+  options: {
+    dataDir?: string;
+    extraRoutes?: Route[];
+    logLines?: string[];
+    didWeb?: ServiceOptions['didWeb'];
+  } = {},
 ): Promise<TestService> {
   const dir = options.dataDir ? { path: options.dataDir, remove: () => {} } : tempDir();
   const fullEnv: Record<string, string> = {
@@ -63,6 +68,7 @@ export async function startTestService(
       ? createLogger({ level: 'debug' }, { write: (line: string) => options.logLines!.push(line) })
       : createLogger({ level: fullEnv.LOG_LEVEL }),
     extraRoutes: options.extraRoutes,
+    didWeb: options.didWeb,
   });
   return {
     service,
