@@ -6,16 +6,22 @@ import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type ChainConnection, connectChain } from './chain/index.ts';
+import { ChainOutbox } from './chain/outbox.ts';
 import type { Config } from './config.ts';
 import { loadKeyRing } from './crypto/master-key.ts';
 import { StartupError } from './errors.ts';
 import { createApp } from './http/app.ts';
 import { createMetrics } from './http/metrics.ts';
+import { accountRoutes } from './http/routes/accounts.ts';
+import { chainJobRoutes } from './http/routes/chain-jobs.ts';
 import { homeRoutes } from './http/routes/home.ts';
 import { identifierRoutes } from './http/routes/identifiers.ts';
 import { opsRoutes } from './http/routes/ops.ts';
 import type { Route } from './http/routes.ts';
+import { AccountTokens } from './identity/account-tokens.ts';
+import { Accounts } from './identity/accounts.ts';
 import { createIdentityAgent, type IdentityAgent } from './identity/agent.ts';
+import { DidAuthenticator } from './identity/did-auth.ts';
 import { DidResolverService, ethrNetworkOf } from './identity/resolver/index.ts';
 import type { Logger } from './log.ts';
 import type { SafeFetchOptions } from './net/safe-fetch.ts';
@@ -38,6 +44,7 @@ export interface Service {
   readonly chain: ChainConnection;
   readonly agent: IdentityAgent;
   readonly resolver: DidResolverService;
+  readonly outbox: ChainOutbox;
   readonly server: Server;
   /** Graceful shutdown: stop accepting, drain, close chain, state and store. Idempotent. */
   stop(): Promise<void>;
@@ -90,6 +97,13 @@ export async function startService(config: Config, options: ServiceOptions): Pro
     await resolver.start();
     opened.push(() => resolver.stop());
     const agent = createIdentityAgent({ store, keys, chain, resolver: resolver.resolvable() });
+    // Stopped before the chain closes (closeOpened runs in reverse), so in-flight jobs settle first.
+    const outbox = new ChainOutbox({ store, chain, log, state });
+    outbox.start();
+    opened.push(() => outbox.stop());
+    const accounts = new Accounts(store, agent, chain.chainId);
+    const didAuth = new DidAuthenticator(state, resolver.resolvable());
+    const tokens = new AccountTokens(state);
 
     let draining = false;
     const metrics = config.METRICS_ENABLED ? createMetrics() : undefined;
@@ -110,6 +124,18 @@ export async function startService(config: Config, options: ServiceOptions): Pro
         allRoutes: () => routes,
       }),
       ...identifierRoutes({ resolver }),
+      ...chainJobRoutes({ outbox }),
+      ...accountRoutes({
+        store,
+        accounts,
+        agent,
+        chain,
+        outbox,
+        resolver,
+        didAuth,
+        tokens,
+        publicUrl: config.PUBLIC_URL,
+      }),
       ...(options.extraRoutes ?? []),
     );
     const app = createApp({
@@ -137,7 +163,7 @@ export async function startService(config: Config, options: ServiceOptions): Pro
       })();
       return stopping;
     };
-    return { url, config, store, state, chain, agent, resolver, server, stop };
+    return { url, config, store, state, chain, agent, resolver, outbox, server, stop };
   } catch (err) {
     await closeOpened();
     throw err;

@@ -27,7 +27,9 @@ export interface MainProcess {
 /** Spawns `tsx src/main.ts` with `env` (on top of PATH and HOME only, unless `inherit`). */
 export function spawnMain(env: Record<string, string>, options: { inherit?: boolean } = {}): MainProcess {
   const base = options.inherit ? process.env : { PATH: process.env.PATH, HOME: process.env.HOME };
-  const child = spawn(fromRoot('node_modules', '.bin', 'tsx'), [fromRoot('src', 'main.ts')], {
+  // node itself with tsx's loader, not the tsx launcher: signals (SIGKILL too) must reach the service.
+  const child = spawn(process.execPath, ['--import', 'tsx', fromRoot('src', 'main.ts')], {
+    cwd: fromRoot(),
     env: { ...base, NODE_ENV: 'test', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -5,8 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { Contract, concat, encodeBase58, toUtf8Bytes, Wallet, ZeroAddress } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registryArtifact } from '../../src/chain/registry-artifact.ts';
-import { identifierRoutes } from '../../src/http/routes/identifiers.ts';
-import { type DidResolverService, ethrNetworkOf } from '../../src/identity/resolver/index.ts';
+import type { DidResolverService } from '../../src/identity/resolver/index.ts';
 import { startTestService, type TestService } from '../helpers/service.ts';
 
 let t: TestService;
