@@ -2,8 +2,8 @@
  * Relayer benchmark: confirmed registry writes per second through the chain outbox on the embedded chain
  * (pipelined nonces, every write a durable job), and enqueue → confirmed latency under a steady load.
  *
- * Runs in process (the outbox is not yet wired into `npm start`): it starts its own service on a fresh
- * data directory, or measures the store and chain of a service it is given.
+ * Runs in process on a fresh service, whose own worker is stopped so the backlog can be queued first and
+ * then drained from a standing start by the outbox under measurement.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -103,8 +103,11 @@ async function measure(store: Store, chain: OutboxChain): Promise<Row[]> {
  * The relayer benchmark. Given a service (in process), measures its store and chain; otherwise starts
  * a fresh embedded one (SQLite, embedded chain, free ports) and removes it afterwards.
  */
-export async function relayerBench(service?: Pick<Service, 'store' | 'chain'>): Promise<Row[]> {
-  if (service) return measure(service.store, service.chain);
+export async function relayerBench(service?: Pick<Service, 'store' | 'chain' | 'outbox'>): Promise<Row[]> {
+  if (service) {
+    await service.outbox.stop();
+    return measure(service.store, service.chain);
+  }
   const dataDir = mkdtempSync(join(tmpdir(), 'trustgate-bench-relayer-'));
   const config = loadConfig({
     NODE_ENV: 'test',
@@ -114,6 +117,7 @@ export async function relayerBench(service?: Pick<Service, 'store' | 'chain'>): 
     LOG_LEVEL: 'warn',
   });
   const own = await startService(config, { log });
+  await own.outbox.stop();
   try {
     return await measure(own.store, own.chain);
   } finally {

@@ -1,6 +1,7 @@
 /** `npm run bench`: runs every benchmark suite, prints a table, writes JSON under bench/results/. */
 import { foundationBench } from './foundation.ts';
 import { report, startServiceProcess } from './lib.ts';
+import { relayerBench } from './relayer.ts';
 import { resolutionBench } from './resolution.ts';
 
 const service = await startServiceProcess();
@@ -10,3 +11,4 @@ try {
   await service.stop();
 }
 report('resolution', await resolutionBench());
+report('relayer', await relayerBench());
