@@ -1,9 +1,3 @@
-/**
- * DID resolution benchmarks on an in-process chain: cached did:ethr resolution (latency and throughput
- * in process), and uncached resolution time and JSON-RPC round trips for DIDs with 0, 10, 50 and 200
- * changes, ours beside stock ethr-did-resolver in the same run.
- */
-import { Resolver } from 'did-resolver';
 import {
   BrowserProvider,
   Contract,
@@ -12,7 +6,6 @@ import {
   toUtf8Bytes,
   type Wallet,
 } from 'ethers';
-import { getResolver } from 'ethr-did-resolver';
 import { registryArtifact } from '../src/chain/registry-artifact.ts';
 import { DidResolverService } from '../src/identity/resolver/index.ts';
 import {
@@ -20,6 +13,7 @@ import {
   type InProcessChain,
   startInProcessChain,
 } from '../test/helpers/hardhat-network.ts';
+import { stockEthrResolver } from '../test/helpers/stock-resolver.ts';
 import { percentile, type Row } from './lib.ts';
 
 const CACHED_ITERATIONS = Number(process.env.BENCH_RESOLVE_ITERATIONS ?? 100_000);
@@ -83,20 +77,7 @@ export async function resolutionBench(): Promise<Row[]> {
       ethr: [{ names: ['hardhat'], chainId: HARDHAT_CHAIN_ID, registryAddress, rpc: ourRpc.provider }],
     });
     const stockRpc = countingProvider(chain);
-    const stock = new Resolver(
-      getResolver({
-        networks: [
-          {
-            name: 'hardhat',
-            chainId: HARDHAT_CHAIN_ID,
-            // biome-ignore lint/suspicious/noExplicitAny: ethr-did-resolver's types point at ethers' CommonJS build.
-            provider: stockRpc.provider as any,
-            registry: registryAddress,
-            legacyNonce: false,
-          },
-        ],
-      }),
-    );
+    const stock = stockEthrResolver(stockRpc.provider, registryAddress, { name: 'hardhat' });
 
     const dids = new Map<number, string>();
     for (const changes of CHANGES) {

@@ -1,6 +1,4 @@
-import { Resolver } from 'did-resolver';
 import { Contract, encodeBytes32String, JsonRpcProvider, Network, Wallet } from 'ethers';
-import { getResolver } from 'ethr-did-resolver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registryArtifact } from '../../src/chain/registry-artifact.ts';
 import { loadConfig } from '../../src/config.ts';
@@ -12,6 +10,7 @@ import {
   TEST_POSTGRES_URL,
   type TestService,
 } from '../helpers/service.ts';
+import { stockEthrResolver } from '../helpers/stock-resolver.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 const network = Network.from(31337);
@@ -62,20 +61,7 @@ async function outsideWalletSetsAttribute(facts: ChainFacts) {
 
 async function resolveWithStockResolver(facts: ChainFacts, address: string) {
   const provider = new JsonRpcProvider(facts.rpcUrl, network, { staticNetwork: network, cacheTimeout: -1 });
-  const resolver = new Resolver(
-    getResolver({
-      networks: [
-        {
-          name: '0x7a69',
-          chainId: 31337,
-          // biome-ignore lint/suspicious/noExplicitAny: ethr-did-resolver's types point at ethers' CommonJS build.
-          provider: provider as any,
-          registry: facts.registry,
-          legacyNonce: false,
-        },
-      ],
-    }),
-  );
+  const resolver = stockEthrResolver(provider, facts.registry);
   const result = await resolver.resolve(`did:ethr:0x7a69:${address}`);
   provider.destroy();
   return result;

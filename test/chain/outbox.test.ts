@@ -1,11 +1,4 @@
-/**
- * The chain outbox against a real service with its embedded chain: every registry operation is relayed
- * and confirmed, jobs are idempotent, signed meta-transactions cost their owner nothing, bad signatures
- * and stale nonces are refused before any gas is spent, and two workers never share a nonce.
- */
-import { Resolver } from 'did-resolver';
 import { Contract, encodeBytes32String, Wallet, ZeroAddress } from 'ethers';
-import { getResolver } from 'ethr-did-resolver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ChainJobView, ChainOutbox } from '../../src/chain/outbox.ts';
 import { registryArtifact } from '../../src/chain/registry-artifact.ts';
@@ -25,6 +18,7 @@ import {
   TEST_POSTGRES_URL,
   type TestService,
 } from '../helpers/service.ts';
+import { stockEthrResolver } from '../helpers/stock-resolver.ts';
 
 /** A random key as a plain Wallet (createRandom gives an HD wallet). */
 const randomWallet = () => new Wallet(Wallet.createRandom().privateKey);
@@ -170,20 +164,7 @@ describe('chain outbox', () => {
     const [event] = await eventsOf(deactivated);
     expect(event?.name).toBe('DIDOwnerChanged');
     expect(event?.args.owner).toBe(ZeroAddress);
-    const resolver = new Resolver(
-      getResolver({
-        networks: [
-          {
-            name: '0x7a69',
-            chainId: 31337,
-            // biome-ignore lint/suspicious/noExplicitAny: ethr-did-resolver's types point at ethers' CommonJS build.
-            provider: t.service.chain.provider as any,
-            registry: t.service.chain.registryAddress,
-            legacyNonce: false,
-          },
-        ],
-      }),
-    );
+    const resolver = stockEthrResolver(t.service.chain.provider, t.service.chain.registryAddress);
     const result = await resolver.resolve(`did:ethr:0x7a69:${identity}`);
     expect(result.didDocumentMetadata.deactivated).toBe(true);
   });

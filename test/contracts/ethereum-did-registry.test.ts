@@ -1,9 +1,3 @@
-/**
- * ERC-1056 registry (contracts/EthereumDIDRegistry.sol): who may change an identity, how meta-transaction
- * signatures are bound and consumed, delegate expiry, the change log, and interoperability with stock
- * ethr-did-resolver. Every privileged call is tried as the owner, a former owner, a delegate and a stranger.
- */
-import { Resolver } from 'did-resolver';
 import {
   type ContractTransactionResponse,
   keccak256,
@@ -12,9 +6,10 @@ import {
   ZeroAddress,
   ZeroHash,
 } from 'ethers';
-import { EthereumDIDRegistry as CanonicalRegistry, EthrDidController, getResolver } from 'ethr-did-resolver';
+import { EthereumDIDRegistry as CanonicalRegistry, EthrDidController } from 'ethr-did-resolver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HARDHAT_CHAIN_ID, type InProcessChain, startInProcessChain } from '../helpers/hardhat-network.ts';
+import { stockEthrResolver } from '../helpers/stock-resolver.ts';
 import {
   bytes32,
   type DidRegistry,
@@ -574,20 +569,7 @@ describe('EthereumDIDRegistry with stock ethr-did-resolver', () => {
 
   afterAll(() => chain?.close());
 
-  const resolver = () =>
-    new Resolver(
-      getResolver({
-        networks: [
-          {
-            name: 'hardhat',
-            chainId: HARDHAT_CHAIN_ID,
-            provider: chain.ethers as unknown as CjsProvider,
-            registry: registryAddress,
-            legacyNonce: false,
-          },
-        ],
-      }),
-    );
+  const resolver = () => stockEthrResolver(chain.ethers, registryAddress, { name: 'hardhat' });
 
   /** ethr-did's controller for `identity`, sending its transactions from `sender`. */
   const controller = (identity: string, sender: Wallet) =>

@@ -4,7 +4,7 @@
  * stock ethr-did-resolver (no Trustgate code on the verifying side).
  */
 import { createJWT, ES256KSigner } from 'did-jwt';
-import { Resolver } from 'did-resolver';
+import type { Resolver } from 'did-resolver';
 import {
   type BaseWallet,
   Contract,
@@ -14,11 +14,11 @@ import {
   Network,
   Wallet,
 } from 'ethers';
-import { getResolver } from 'ethr-did-resolver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registryArtifact } from '../../src/chain/registry-artifact.ts';
 import { didKeyHolder } from '../helpers/did-key.ts';
 import { startTestService, type TestService } from '../helpers/service.ts';
+import { stockEthrResolver } from '../helpers/stock-resolver.ts';
 
 let t: TestService;
 let stock: Resolver;
@@ -30,20 +30,7 @@ beforeAll(async () => {
   t = await startTestService();
   const facts = (await (await fetch(`${t.url}/api/chain`)).json()) as { rpcUrl: string; registry: string };
   provider = new JsonRpcProvider(facts.rpcUrl, network, { staticNetwork: network, cacheTimeout: -1 });
-  stock = new Resolver(
-    getResolver({
-      networks: [
-        {
-          name: '0x7a69',
-          chainId: 31337,
-          // biome-ignore lint/suspicious/noExplicitAny: ethr-did-resolver's types point at ethers' CommonJS build.
-          provider: provider as any,
-          registry: facts.registry,
-          legacyNonce: false,
-        },
-      ],
-    }),
-  );
+  stock = stockEthrResolver(provider, facts.registry);
 });
 afterAll(async () => {
   provider?.destroy();

@@ -1,14 +1,13 @@
 import { getDidKeyResolver } from '@veramo/did-provider-key';
 import { createJWT, ES256KSigner } from 'did-jwt';
-import { Resolver } from 'did-resolver';
 import { type BaseWallet, getBytes, Wallet } from 'ethers';
-import { getResolver } from 'ethr-did-resolver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DidAuthenticator } from '../../src/identity/did-auth.ts';
 import { createMemoryState } from '../../src/state/memory.ts';
 import { deployRegistry } from '../contracts/registry-fixture.ts';
 import { didKeyHolder } from '../helpers/did-key.ts';
-import { HARDHAT_CHAIN_ID, type InProcessChain, startInProcessChain } from '../helpers/hardhat-network.ts';
+import { type InProcessChain, startInProcessChain } from '../helpers/hardhat-network.ts';
+import { stockEthrResolver } from '../helpers/stock-resolver.ts';
 
 const AUDIENCE = 'http://localhost:3000/t/default';
 
@@ -19,20 +18,8 @@ let now = Date.now();
 beforeAll(async () => {
   chain = await startInProcessChain();
   const registry = await deployRegistry(chain.signers[0]!);
-  const resolver = new Resolver({
-    ...getResolver({
-      networks: [
-        {
-          name: '0x7a69',
-          chainId: HARDHAT_CHAIN_ID,
-          // biome-ignore lint/suspicious/noExplicitAny: ethr-did-resolver's types point at ethers' CommonJS build.
-          provider: chain.ethers as any,
-          registry: await registry.getAddress(),
-          legacyNonce: false,
-        },
-      ],
-    }),
-    ...getDidKeyResolver(),
+  const resolver = stockEthrResolver(chain.ethers, await registry.getAddress(), {
+    extra: getDidKeyResolver(),
   });
   auth = new DidAuthenticator(createMemoryState(), resolver, () => now);
 });

@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { EnvelopeError, KeyRing, masterKeyFrom } from '../../src/crypto/envelope.ts';
 import { loadKeyRing } from '../../src/crypto/master-key.ts';
@@ -18,17 +18,12 @@ import { createLogger } from '../../src/log.ts';
 import { fromRoot } from '../../src/paths.ts';
 import { openStore, type Store } from '../../src/store/index.ts';
 import { applyMigrations } from '../../src/store/migrate.ts';
-import { freshPostgresUrl, TEST_POSTGRES_URL } from '../helpers/service.ts';
+import { type StoreWiring, storeWirings, useMigratedStore } from '../helpers/stores.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 const run = promisify(execFile);
 const silent = createLogger({ level: 'silent' });
 const hex = (n: number) => randomBytes(n).toString('hex');
-
-interface Wiring {
-  url: string;
-  cleanup: () => Promise<void>;
-}
 
 /** Fills a fresh database with private keys and secrets sealed under `ring`. */
 async function seed(store: Store, ring: KeyRing, count: number) {
@@ -54,9 +49,9 @@ async function expectReadableWith(store: Store, ring: KeyRing, seeded: Awaited<R
     expect(await readSecret(store, ring, purpose)).toEqual(value);
 }
 
-function describeRotation(name: string, wiring: () => Promise<Wiring>) {
-  describe(`master key rotation: ${name}`, () => {
-    let w: Wiring;
+function describeRotation(wiring: StoreWiring) {
+  describe(`master key rotation: ${wiring.name}`, () => {
+    const w = useMigratedStore(wiring);
     let store: Store;
     const oldKey = masterKeyFrom(randomBytes(32));
     const newKey = masterKeyFrom(randomBytes(32));
@@ -64,14 +59,8 @@ function describeRotation(name: string, wiring: () => Promise<Wiring>) {
     const bothRing = new KeyRing(newKey, [oldKey]);
     const newOnly = new KeyRing(newKey);
 
-    beforeAll(async () => {
-      w = await wiring();
-      await applyMigrations({ url: w.url });
-      store = await openStore({ url: w.url });
-    });
-    afterAll(async () => {
-      await store?.close();
-      await w?.cleanup();
+    beforeAll(() => {
+      store = w.store;
     });
 
     it('re-seals every row under the new key; afterwards the old key is no longer needed', async () => {
@@ -166,19 +155,7 @@ function describeRotation(name: string, wiring: () => Promise<Wiring>) {
   });
 }
 
-describeRotation('SQLite', async () => {
-  const dir = tempDir();
-  return { url: `file:${join(dir.path, 'rotate.db')}`, cleanup: async () => dir.remove() };
-});
-
-if (TEST_POSTGRES_URL) {
-  describeRotation('PostgreSQL', async () => {
-    const db = freshPostgresUrl();
-    return { url: db.url, cleanup: db.drop };
-  });
-} else {
-  it.skip('PostgreSQL rotation suite skipped: TEST_POSTGRES_URL not set', () => {});
-}
+for (const wiring of storeWirings('rotation suite')) describeRotation(wiring);
 
 describe('loadKeyRing (MASTER_KEY_PREVIOUS)', () => {
   const a = randomBytes(32);

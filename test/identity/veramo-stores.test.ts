@@ -7,18 +7,12 @@ import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { IIdentifier, IKey } from '@veramo/core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { EnvelopeError, KeyRing, masterKeyFrom } from '../../src/crypto/envelope.ts';
 import { PrismaDIDStore, PrismaKeyStore, PrismaPrivateKeyStore } from '../../src/identity/veramo-stores.ts';
-import { openStore, type Store } from '../../src/store/index.ts';
-import { applyMigrations, sqlitePathOf } from '../../src/store/migrate.ts';
-import { freshPostgresUrl, TEST_POSTGRES_URL } from '../helpers/service.ts';
-import { tempDir } from '../helpers/tmp.ts';
-
-interface Wiring {
-  url: string;
-  cleanup: () => Promise<void>;
-}
+import type { Store } from '../../src/store/index.ts';
+import { sqlitePathOf } from '../../src/store/migrate.ts';
+import { type StoreWiring, storeWirings, useMigratedStore } from '../helpers/stores.ts';
 
 const ring = new KeyRing(masterKeyFrom(randomBytes(32)));
 const hex = (n: number) => randomBytes(n).toString('hex');
@@ -48,17 +42,12 @@ function identifier(overrides: Partial<IIdentifier> = {}): IIdentifier {
   };
 }
 
-function describeVeramoStores(name: string, wiring: () => Promise<Wiring>) {
+function describeVeramoStores(wiring: StoreWiring) {
+  const name = wiring.name;
+  const w = useMigratedStore(wiring);
   let store: Store;
-  let w: Wiring;
-  beforeAll(async () => {
-    w = await wiring();
-    await applyMigrations({ url: w.url });
-    store = await openStore({ url: w.url });
-  });
-  afterAll(async () => {
-    await store?.close();
-    await w?.cleanup();
+  beforeAll(() => {
+    store = w.store;
   });
 
   describe(`PrismaDIDStore contract: ${name}`, () => {
@@ -335,20 +324,6 @@ function describeVeramoStores(name: string, wiring: () => Promise<Wiring>) {
   }
 }
 
-describe('SQLite', () => {
-  describeVeramoStores('SQLite', async () => {
-    const dir = tempDir();
-    return { url: `file:${join(dir.path, 'stores.db')}`, cleanup: async () => dir.remove() };
-  });
-});
-
-if (TEST_POSTGRES_URL) {
-  describe('PostgreSQL', () => {
-    describeVeramoStores('PostgreSQL', async () => {
-      const db = freshPostgresUrl();
-      return { url: db.url, cleanup: db.drop };
-    });
-  });
-} else {
-  it.skip('PostgreSQL Veramo store suites skipped: TEST_POSTGRES_URL not set', () => {});
+for (const wiring of storeWirings('Veramo store suites')) {
+  describe(wiring.name, () => describeVeramoStores(wiring));
 }

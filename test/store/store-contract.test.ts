@@ -4,33 +4,19 @@
  * each other's uncommitted rows, portable types round-trip, and secrets are stored only sealed.
  */
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { KeyRing, masterKeyFrom } from '../../src/crypto/envelope.ts';
 import { getOrCreateSecret, readSecret } from '../../src/crypto/secrets.ts';
-import { openStore, type Store } from '../../src/store/index.ts';
-import { applyMigrations } from '../../src/store/migrate.ts';
+import type { Store } from '../../src/store/index.ts';
 import { DEFAULT_TENANT, ensureDefaultTenant } from '../../src/tenants.ts';
-import { freshPostgresUrl, TEST_POSTGRES_URL } from '../helpers/service.ts';
-import { tempDir } from '../helpers/tmp.ts';
+import { type StoreWiring, storeWirings, useMigratedStore } from '../helpers/stores.ts';
 
-interface Wiring {
-  url: string;
-  cleanup: () => Promise<void>;
-}
-
-function describeStoreContract(name: string, wiring: () => Promise<Wiring>) {
-  describe(`store contract: ${name}`, () => {
+function describeStoreContract(wiring: StoreWiring) {
+  describe(`store contract: ${wiring.name}`, () => {
+    const db = useMigratedStore(wiring);
     let store: Store;
-    let w: Wiring;
-    beforeAll(async () => {
-      w = await wiring();
-      await applyMigrations({ url: w.url });
-      store = await openStore({ url: w.url });
-    });
-    afterAll(async () => {
-      await store?.close();
-      await w?.cleanup();
+    beforeAll(() => {
+      store = db.store;
     });
 
     it('seeds the default tenant once, however often and concurrently start runs', async () => {
@@ -137,16 +123,4 @@ function describeStoreContract(name: string, wiring: () => Promise<Wiring>) {
   });
 }
 
-describeStoreContract('SQLite', async () => {
-  const dir = tempDir();
-  return { url: `file:${join(dir.path, 'store.db')}`, cleanup: async () => dir.remove() };
-});
-
-if (TEST_POSTGRES_URL) {
-  describeStoreContract('PostgreSQL', async () => {
-    const db = freshPostgresUrl();
-    return { url: db.url, cleanup: db.drop };
-  });
-} else {
-  it.skip('PostgreSQL store suite skipped: TEST_POSTGRES_URL not set', () => {});
-}
+for (const wiring of storeWirings('store suite')) describeStoreContract(wiring);
