@@ -10,6 +10,7 @@ import { ChainOutbox } from './chain/outbox.ts';
 import type { Config } from './config.ts';
 import { loadKeyRing } from './crypto/master-key.ts';
 import { StartupError } from './errors.ts';
+import { AccountJobs } from './flows/account-jobs.ts';
 import { createApp } from './http/app.ts';
 import { createMetrics } from './http/metrics.ts';
 import { accountRoutes } from './http/routes/accounts.ts';
@@ -104,6 +105,7 @@ export async function startService(config: Config, options: ServiceOptions): Pro
     const accounts = new Accounts(store, agent, chain.chainId);
     const didAuth = new DidAuthenticator(state, resolver.resolvable());
     const tokens = new AccountTokens(state);
+    const accountJobs = new AccountJobs(store, outbox, state, accounts);
 
     let draining = false;
     const metrics = config.METRICS_ENABLED ? createMetrics() : undefined;
@@ -127,6 +129,7 @@ export async function startService(config: Config, options: ServiceOptions): Pro
       ...chainJobRoutes({ outbox }),
       ...accountRoutes({
         store,
+        accountJobs,
         accounts,
         agent,
         chain,

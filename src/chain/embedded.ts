@@ -141,6 +141,8 @@ export class EmbeddedChain {
   readonly provider: Eip1193Provider;
   private readonly writes = new Mutex();
   private journaledHead = 0n;
+  /** Set while a mined block may not be journaled yet. */
+  private journalBehind = false;
   private closed = false;
 
   private constructor(
@@ -202,6 +204,9 @@ export class EmbeddedChain {
         `Method ${args.method} is not available on Trustgate's persistent embedded chain`,
       );
     }
+    // A block that was mined but not journaled must not be seen (it would vanish at the next restart):
+    // until the journal has caught up, every request first retries the catch-up, or fails.
+    if (this.journalBehind) await this.writes.run(() => this.catchUpJournal());
     if (!WRITE_METHODS.has(args.method)) return this.inner.request(args);
     return this.writes.run(async () => {
       const result = await this.inner.request(args);
@@ -209,9 +214,27 @@ export class EmbeddedChain {
         args.method === 'eth_sendRawTransaction' && Array.isArray(args.params)
           ? String(args.params[0])
           : undefined;
-      await this.journalNewBlocks(raw);
+      this.journalBehind = true;
+      await this.journalNewBlocks(raw).catch((err: unknown) => {
+        this.log.error(
+          { err },
+          'journaling a mined block failed; the chain answers nothing until it catches up',
+        );
+        throw new RpcError(-32000, 'the embedded chain could not persist this block; retry');
+      });
+      this.journalBehind = false;
       return result;
     });
+  }
+
+  private async catchUpJournal(): Promise<void> {
+    if (!this.journalBehind) return;
+    try {
+      await this.journalNewBlocks();
+      this.journalBehind = false;
+    } catch {
+      throw new RpcError(-32000, 'the embedded chain cannot persist its blocks; retry later');
+    }
   }
 
   private async journalNewBlocks(knownRaw?: string): Promise<void> {

@@ -40,8 +40,9 @@ async function handleOne(provider: Eip1193Provider, req: JsonRpcRequest): Promis
     return { jsonrpc: '2.0', id: req.id ?? null, result: result ?? null };
   } catch (err) {
     const e = err as { code?: unknown; message?: unknown; data?: unknown };
-    const code = typeof e.code === 'number' ? e.code : -32603;
-    return rpcError(req.id, code, typeof e.message === 'string' ? e.message : 'Internal error', e.data);
+    // JSON-RPC errors (numeric code) are the chain's answer; anything else is internal and stays private.
+    if (typeof e.code !== 'number') return rpcError(req.id, -32603, 'Internal error');
+    return rpcError(req.id, e.code, typeof e.message === 'string' ? e.message : 'Internal error', e.data);
   }
 }
 

@@ -48,10 +48,15 @@ export function loadMasterKey(config: Config, log: Logger): MasterKey {
   }
   if (!existsSync(devKeyPath)) {
     mkdirSync(config.DATA_DIR, { recursive: true });
-    writeFileSync(devKeyPath, `${DEV_KEY_PREFIX}${randomBytes(32).toString('base64url')}\n`, {
-      mode: 0o600,
-      flag: 'wx',
-    });
+    try {
+      writeFileSync(devKeyPath, `${DEV_KEY_PREFIX}${randomBytes(32).toString('base64url')}\n`, {
+        mode: 0o600,
+        flag: 'wx',
+      });
+    } catch (err) {
+      // Another process generated it first (two first starts at once): use theirs.
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
     log.warn(
       { path: devKeyPath },
       '!!! Generated a DEVELOPMENT master key. Every stored secret is wrapped with it. Never use it in production: set MASTER_KEY. !!!',

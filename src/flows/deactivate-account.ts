@@ -1,12 +1,13 @@
 /**
  * Deactivate an account's DID: its registry owner becomes the zero address, which resolvers report as
  * deactivated. A managed DID is signed by Trustgate's key; a self-custody DID needs the owner's
- * signature over the change (the answer to a first call without one names the digest to sign).
+ * signature over the change (a first call without one answers with the digest to sign).
  *
- *   1. checkActive     (a retry after step 3 returns the job)
- *   2. signedChange    changeOwnerSigned(identity → 0x0): by the managed key, or the owner's signature
- *   3. enqueue         verified against the chain before any gas is spent
- *   4. markDeactivated
+ *   1. exclusive        one flow per account at a time; a started deactivation resumes
+ *   2. checkAccount     active, no other flow's job unfinished
+ *   3. signedChange     changeOwnerSigned(identity → 0x0): by the managed key, or the owner's signature
+ *   4. enqueue          verified against the chain before any gas is spent
+ *   5. awaitChange      once confirmed, the account is deactivated
  */
 import { getAddress, ZeroAddress } from 'ethers';
 import type { ChainConnection } from '../chain/index.ts';
@@ -20,47 +21,63 @@ import {
 import { ConflictError, InvalidRequestError } from '../errors.ts';
 import type { Account, Accounts } from '../identity/accounts.ts';
 import type { IdentityAgent } from '../identity/agent.ts';
+import { type AccountJobs, accountJobPrefix, chainRead } from './account-jobs.ts';
 import { signWithManagedOwner } from './registry-signing.ts';
 
 export interface DeactivateDeps {
   accounts: Accounts;
+  accountJobs: AccountJobs;
   agent: IdentityAgent;
   chain: ChainConnection;
   outbox: ChainOutbox;
+  waitMs?: number;
 }
 
 export async function deactivateAccount(
   deps: DeactivateDeps,
   account: Account,
   ownerSignature?: { nonce: string; signature: string },
-): Promise<ChainJobView> {
-  const key = `account:${account.id}:deactivate`;
-  const existing = await deps.outbox.getByKey(key);
-  if (existing) return existing;
-  if (account.status !== 'active')
-    throw new ConflictError('account_deactivated', 'The account is deactivated.');
+): Promise<{ job: ChainJobView; complete: boolean }> {
+  const base = `${accountJobPrefix(account.id)}deactivate`;
+  const jobs = deps.accountJobs;
+  return jobs.exclusive(account.id, async () => {
+    const finish = async (job: ChainJobView) => {
+      const settled = await jobs.settle(job, deps.waitMs ?? 20_000);
+      if (settled.status === 'confirmed') await jobs.reconcile(account);
+      return { job: settled, complete: settled.status === 'confirmed' };
+    };
+    const started = await jobs.latest(base);
+    if (started && started.status !== 'failed') return finish(started);
+    if (account.status !== 'active')
+      throw new ConflictError('account_deactivated', 'The account is deactivated.');
+    await jobs.assertNoOtherPending(account.id, base);
 
-  const change: DirectOp = {
-    kind: 'changeOwner',
-    payload: { identity: getAddress(account.address), newOwner: ZeroAddress },
-  };
-  let op: RegistryOp;
-  if (account.custody === 'managed') {
-    op = await signWithManagedOwner(deps.agent, deps.chain, await deps.accounts.managedKid(account), change);
-  } else if (!ownerSignature) {
-    const { owner, nonce } = await readOwnerAndNonce(deps.chain, change.payload.identity);
-    throw new InvalidRequestError('The DID’s owner must sign its deactivation.', {
-      extensions: {
-        owner,
-        nonce: nonce.toString(),
-        digest: signedMessageHash(deps.chain.registryAddress, nonce, change),
-        hint: 'Sign the digest with the owner key (raw secp256k1, no message prefix) and send {nonce, signature}.',
-      },
-    });
-  } else {
-    op = { kind: 'changeOwnerSigned', payload: { ...change.payload, ...ownerSignature } } as RegistryOp;
-  }
-  const job = await deps.outbox.enqueue({ idempotencyKey: key, ...op, tenantId: account.tenantId });
-  await deps.accounts.setStatus(account, 'deactivated');
-  return job;
+    const change: DirectOp = {
+      kind: 'changeOwner',
+      payload: { identity: getAddress(account.address), newOwner: ZeroAddress },
+    };
+    let op: RegistryOp;
+    if (account.custody === 'managed') {
+      op = await signWithManagedOwner(
+        deps.agent,
+        deps.chain,
+        await deps.accounts.managedKid(account),
+        change,
+      );
+    } else if (!ownerSignature) {
+      const { owner, nonce } = await chainRead(() => readOwnerAndNonce(deps.chain, change.payload.identity));
+      throw new InvalidRequestError('The DID’s owner must sign its deactivation.', {
+        extensions: {
+          owner,
+          nonce: nonce.toString(),
+          digest: signedMessageHash(deps.chain.registryAddress, nonce, change),
+          hint: 'Sign the digest with the owner key (raw secp256k1, no message prefix) and send {nonce, signature}.',
+        },
+      });
+    } else {
+      op = { kind: 'changeOwnerSigned', payload: { ...change.payload, ...ownerSignature } } as RegistryOp;
+    }
+    const key = await jobs.nextKey(base);
+    return finish(await deps.outbox.enqueue({ idempotencyKey: key, ...op, tenantId: account.tenantId }));
+  });
 }

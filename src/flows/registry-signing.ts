@@ -10,6 +10,7 @@ import {
   signedMessageHash,
 } from '../chain/registry-ops.ts';
 import { type IdentityAgent, signWithManagedKey } from '../identity/agent.ts';
+import { chainRead } from './account-jobs.ts';
 
 /** `op` as a `*Signed` meta-transaction by managed key `kid`, for the owner's current nonce. */
 export async function signWithManagedOwner(
@@ -18,7 +19,7 @@ export async function signWithManagedOwner(
   kid: string,
   op: DirectOp,
 ): Promise<RegistryOp> {
-  const { nonce } = await readOwnerAndNonce(chain, op.payload.identity);
+  const { nonce } = await chainRead(() => readOwnerAndNonce(chain, op.payload.identity));
   const signature = await signWithManagedKey(agent, kid, signedMessageHash(chain.registryAddress, nonce, op));
   return {
     kind: `${op.kind}Signed`,

@@ -3,15 +3,15 @@
  * Trustgate keeps working through a delegate: its managed key becomes a `sigAuth` delegate of the DID
  * before the owner changes (afterwards only the new owner could add one).
  *
- *   1. checkCustody      the account is active and managed (a retry after step 4 returns its jobs),
- *                        and, on a first call, the person proves control of the wallet
- *   2. delegateJob       addDelegateSigned(identity, sigAuth, managed key), signed by the managed owner
- *   3. awaitDelegate     the delegate is on chain (the next signature needs the owner's next nonce)
- *   4. ownerJob          changeOwnerSigned(identity → wallet), signed by the managed owner
- *   5. markSelfCustody   the account's custody becomes `self`
+ *   1. exclusive         one flow per account at a time; a started flow resumes where it stands
+ *   2. checkAccount      active, managed, a new owner, no other flow's job unfinished
+ *   3. delegateJob       addDelegateSigned(identity, sigAuth, managed key), signed by the managed owner,
+ *                        after the person proves control of the wallet
+ *   4. awaitDelegate     on chain (the next signature needs the owner's next registry nonce)
+ *   5. ownerJob          changeOwnerSigned(identity → wallet), signed by the managed owner
+ *   6. awaitOwner        once confirmed, the account's custody becomes `self`
  *
- * Each step is idempotent (jobs have fixed idempotency keys), so a request that times out at step 3 is
- * simply sent again.
+ * Requests answer 202 with the jobs; sending the same request again resumes (or reports completion).
  */
 import { getAddress } from 'ethers';
 import type { ChainConnection } from '../chain/index.ts';
@@ -19,6 +19,7 @@ import type { ChainJobView, ChainOutbox } from '../chain/outbox.ts';
 import { ConflictError } from '../errors.ts';
 import type { Account, Accounts } from '../identity/accounts.ts';
 import type { IdentityAgent } from '../identity/agent.ts';
+import { type AccountJobs, accountJobPrefix } from './account-jobs.ts';
 import { signWithManagedOwner } from './registry-signing.ts';
 
 /** How long Trustgate's delegate stays valid after the owner changes (the new owner can renew it). */
@@ -26,22 +27,25 @@ export const DELEGATE_VALIDITY_S = 365 * 86_400;
 
 export interface TakeOwnershipDeps {
   accounts: Accounts;
+  accountJobs: AccountJobs;
   agent: IdentityAgent;
   chain: ChainConnection;
   outbox: ChainOutbox;
-  /** How long the request waits for the delegate to be mined before answering 202 (retry later). */
+  /** How long a request waits for each job to be mined before answering (default 20 s). */
   waitMs?: number;
 }
 
 export interface TakeOwnershipResult {
-  /** Whether the change of owner is enqueued (it completes when its job is confirmed). */
+  /** Whether the change of owner is enqueued. */
   ownerChangeEnqueued: boolean;
+  /** Whether it is confirmed on chain (the account's custody is then `self`). */
+  complete: boolean;
   jobs: ChainJobView[];
 }
 
 /**
- * Runs the flow. `proveWallet` checks that the person controls `wallet`; it runs only when the flow
- * starts (a retry of a started flow already proved it).
+ * Runs the flow. `proveWallet` checks that the person controls `wallet`; it runs only when a delegate
+ * job is about to be created (a resumed flow already proved it).
  */
 export async function takeOwnership(
   deps: TakeOwnershipDeps,
@@ -49,55 +53,58 @@ export async function takeOwnership(
   wallet: string,
   proveWallet: () => Promise<void>,
 ): Promise<TakeOwnershipResult> {
-  const newOwner = getAddress(wallet);
-  const keyOf = (step: string) => `account:${account.id}:take-ownership:${newOwner}:${step}`;
+  const newOwner = getAddress(wallet.toLowerCase());
   const identity = getAddress(account.address);
+  const base = `${accountJobPrefix(account.id)}take-ownership:${newOwner}:`;
+  const jobs = deps.accountJobs;
+  const waitMs = deps.waitMs ?? 20_000;
 
-  const enqueuedOwner = await deps.outbox.getByKey(keyOf('owner'));
-  if (enqueuedOwner) {
-    const delegate = await deps.outbox.getByKey(keyOf('delegate'));
-    return { ownerChangeEnqueued: true, jobs: [delegate, enqueuedOwner].filter((j) => j !== null) };
-  }
-  if (account.status !== 'active')
-    throw new ConflictError('account_deactivated', 'The account is deactivated.');
-  if (account.custody !== 'managed') {
-    throw new ConflictError('not_managed', 'The DID is already owned by the person’s own wallet.');
-  }
-  if (newOwner === identity)
-    throw new ConflictError('invalid_owner', 'The new owner must be another address.');
-  const kid = await deps.accounts.managedKid(account);
+  return jobs.exclusive(account.id, async () => {
+    const finish = async (
+      owner: ChainJobView,
+      delegate: ChainJobView | null,
+    ): Promise<TakeOwnershipResult> => {
+      const settled = await jobs.settle(owner, waitMs);
+      if (settled.status === 'confirmed') await jobs.reconcile(account);
+      const all = [delegate, settled].filter((j): j is ChainJobView => j !== null);
+      return { ownerChangeEnqueued: true, complete: settled.status === 'confirmed', jobs: all };
+    };
 
-  let delegate = await deps.outbox.getByKey(keyOf('delegate'));
-  if (!delegate) {
-    await proveWallet();
+    const started = await jobs.latest(`${base}owner`);
+    if (started && started.status !== 'failed') return finish(started, await jobs.latest(`${base}delegate`));
+
+    if (account.status !== 'active')
+      throw new ConflictError('account_deactivated', 'The account is deactivated.');
+    if (account.custody !== 'managed') {
+      throw new ConflictError('not_managed', 'The DID is already owned by the person’s own wallet.');
+    }
+    if (newOwner === identity)
+      throw new ConflictError('invalid_owner', 'The new owner must be another address.');
+    await jobs.assertNoOtherPending(account.id, base);
+    const kid = await deps.accounts.managedKid(account);
+
+    let delegate = await jobs.latest(`${base}delegate`);
+    if (!delegate || delegate.status === 'failed') {
+      await proveWallet();
+      const op = await signWithManagedOwner(deps.agent, deps.chain, kid, {
+        kind: 'addDelegate',
+        payload: { identity, delegateType: 'sigAuth', delegate: identity, validity: DELEGATE_VALIDITY_S },
+      });
+      const key = await jobs.nextKey(`${base}delegate`);
+      delegate = await deps.outbox.enqueue({ idempotencyKey: key, ...op, tenantId: account.tenantId });
+    }
+    delegate = await jobs.settle(delegate, waitMs);
+    if (delegate.status !== 'confirmed')
+      return { ownerChangeEnqueued: false, complete: false, jobs: [delegate] };
+
     const op = await signWithManagedOwner(deps.agent, deps.chain, kid, {
-      kind: 'addDelegate',
-      payload: { identity, delegateType: 'sigAuth', delegate: identity, validity: DELEGATE_VALIDITY_S },
+      kind: 'changeOwner',
+      payload: { identity, newOwner },
     });
-    delegate = await deps.outbox.enqueue({
-      idempotencyKey: keyOf('delegate'),
-      ...op,
-      tenantId: account.tenantId,
-    });
-  }
-  delegate = await deps.outbox.waitFor(delegate.id, deps.waitMs ?? 20_000).catch(() => delegate!);
-  if (delegate.status === 'failed') {
-    throw new ConflictError(
-      'chain_job_failed',
-      `Adding Trustgate's delegate failed: ${delegate.lastError ?? ''}`,
+    const key = await jobs.nextKey(`${base}owner`);
+    return finish(
+      await deps.outbox.enqueue({ idempotencyKey: key, ...op, tenantId: account.tenantId }),
+      delegate,
     );
-  }
-  if (delegate.status !== 'confirmed') return { ownerChangeEnqueued: false, jobs: [delegate] };
-
-  const op = await signWithManagedOwner(deps.agent, deps.chain, kid, {
-    kind: 'changeOwner',
-    payload: { identity, newOwner },
   });
-  const owner = await deps.outbox.enqueue({
-    idempotencyKey: keyOf('owner'),
-    ...op,
-    tenantId: account.tenantId,
-  });
-  await deps.accounts.setCustody(account, 'self');
-  return { ownerChangeEnqueued: true, jobs: [delegate, owner] };
 }

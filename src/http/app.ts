@@ -144,7 +144,13 @@ function translateParserError(err: unknown, limit: string): unknown {
         'Invalid request',
         'Content-Length does not match the body.',
       );
-    default:
+    default: {
+      // Any other client error from the body parser (e.g. a body that is not the gzip it claims to be).
+      const status = (err as { status?: unknown })?.status;
+      if (typeof status === 'number' && status >= 400 && status < 500) {
+        return new InvalidRequestError('The request body could not be read.');
+      }
       return err;
+    }
   }
 }

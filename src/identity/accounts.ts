@@ -3,11 +3,10 @@
  * the controller key, the default) or `self` (the person's own wallet owns the DID). Creating a managed
  * account sends no transaction: a fresh address is its own owner in the registry.
  */
-import { getAddress } from 'ethers';
 import { ConflictError, NotFoundError } from '../errors.ts';
 import type { Account } from '../store/generated/postgres/client.ts';
 import { isUniqueViolation, type Store } from '../store/index.ts';
-import { addressOfEthrDid, chainIdHex, createManagedDid, type IdentityAgent } from './agent.ts';
+import { addressOfEthrDid, chainIdHex, createManagedDid, ethrDid, type IdentityAgent } from './agent.ts';
 
 export type { Account } from '../store/generated/postgres/client.ts';
 
@@ -41,10 +40,10 @@ export class Accounts {
     private readonly chainId: number,
   ) {}
 
-  /** Whether `did` is a did:ethr of the configured chain (by hex id or by a name we answer to). */
+  /** Whether `did` is a did:ethr of the configured chain (named by its hex chain id). */
   isOwnChainDid(did: string): boolean {
     const m = /^did:ethr:([A-Za-z0-9]+):(0x[0-9a-fA-F]{40})$/.exec(did);
-    return m !== null && (m[1]!.toLowerCase() === chainIdHex(this.chainId) || Number(m[1]) === this.chainId);
+    return m !== null && m[1]!.toLowerCase() === chainIdHex(this.chainId);
   }
 
   /** Creates an account whose DID's controller key Trustgate holds (sealed under the master key). */
@@ -71,10 +70,9 @@ export class Accounts {
       );
     }
     const address = addressOfEthrDid(did);
-    const canonical = `did:ethr:${chainIdHex(this.chainId)}:${getAddress(address)}`;
     try {
       return await this.store.db.account.create({
-        data: { tenantId, did: canonical, address, custody: 'self' },
+        data: { tenantId, did: ethrDid(this.chainId, address), address, custody: 'self' },
       });
     } catch (err) {
       if (isUniqueViolation(err))
@@ -85,13 +83,14 @@ export class Accounts {
 
   /** The account of `did` in the tenant: its own DID or a linked one. */
   async findByDid(tenantId: string, did: string): Promise<Account | null> {
-    const candidates = this.isOwnChainDid(did)
-      ? [did, `did:ethr:${chainIdHex(this.chainId)}:${getAddress(addressOfEthrDid(did))}`]
-      : [did];
-    const own = await this.store.db.account.findFirst({ where: { tenantId, did: { in: candidates } } });
+    // Every spelling of one of our did:ethr (any address case) is one account.
+    const canonical = this.isOwnChainDid(did) ? ethrDid(this.chainId, addressOfEthrDid(did)) : did;
+    const own = await this.store.db.account.findUnique({
+      where: { tenantId_did: { tenantId, did: canonical } },
+    });
     if (own) return own;
-    const linked = await this.store.db.linkedDid.findFirst({
-      where: { did, account: { tenantId } },
+    const linked = await this.store.db.linkedDid.findUnique({
+      where: { tenantId_did: { tenantId, did } },
       include: { account: true },
     });
     return linked?.account ?? null;
@@ -115,9 +114,15 @@ export class Accounts {
       throw new ConflictError('already_linked', 'This DID belongs to another account.');
     }
     try {
-      await this.store.db.linkedDid.create({ data: { accountId: account.id, did } });
+      await this.store.db.linkedDid.create({
+        data: { tenantId: account.tenantId, accountId: account.id, did },
+      });
     } catch (err) {
       if (!isUniqueViolation(err)) throw err;
+      // A concurrent link won the race: fine if it was for this account.
+      const winner = await this.findByDid(account.tenantId, did);
+      if (winner?.id !== account.id)
+        throw new ConflictError('already_linked', 'This DID belongs to another account.');
     }
   }
 

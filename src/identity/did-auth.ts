@@ -140,6 +140,10 @@ export class DidAuthenticator {
       throw new DidAuthError('invalid_proof', `The JWT does not verify: ${safeReason(err)}`);
     }
     const { payload } = verified;
+    // did-jwt resolves `iss` as a DID URL: a `?versionId=` would verify against an older document.
+    if (!DID_PATTERN.test(verified.issuer) || /[?#/]/.test(verified.issuer)) {
+      throw new DidAuthError('invalid_proof', 'The JWT issuer must be a plain DID.');
+    }
     if (payload.nonce !== nonce)
       throw new DidAuthError('invalid_proof', 'The JWT does not carry the challenge nonce.');
     if (typeof payload.exp !== 'number')

@@ -120,6 +120,27 @@ describe('embedded chain', () => {
     expect((parse as { error: { code: number } }).error.code).toBe(-32700);
   });
 
+  it('answers nothing while a mined block cannot be journaled, and catches up once it can', async () => {
+    const facts = await chainFacts(t);
+    const db = t.service.store.db;
+    const [funder] = (await rpc(facts.rpcUrl, 'eth_accounts')).result as string[];
+    await db.$executeRawUnsafe('ALTER TABLE "ChainTransaction" RENAME TO "ChainTransactionAway"');
+    try {
+      const send = await rpc(facts.rpcUrl, 'eth_sendTransaction', [
+        { from: funder, to: funder, value: '0x1' },
+      ]);
+      expect(send.error?.code).toBe(-32000);
+      // The block exists in memory but not in the journal: reads are refused rather than showing it.
+      const read = await rpc(facts.rpcUrl, 'eth_blockNumber');
+      expect(read.error?.code).toBe(-32000);
+    } finally {
+      await db.$executeRawUnsafe('ALTER TABLE "ChainTransactionAway" RENAME TO "ChainTransaction"');
+    }
+    const head = Number((await rpc(facts.rpcUrl, 'eth_blockNumber')).result);
+    const last = await db.chainBlock.findFirst({ orderBy: { number: 'desc' } });
+    expect(Number(last!.number)).toBe(head);
+  });
+
   it('fails to start with a clear message when CHAIN_PORT is taken', async () => {
     const port = new URL((await chainFacts(t)).rpcUrl).port;
     await expect(startTestService({ CHAIN_PORT: port })).rejects.toThrow(/CHAIN_PORT \d+ .*already in use/);

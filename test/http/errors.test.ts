@@ -78,6 +78,16 @@ describe('HTTP errors are problem+json 4xx with stable codes, never 500', () => 
     }
   });
 
+  it('answers a body that is not the compressed body it claims to be with 400', async () => {
+    for (const encoding of ['gzip', 'deflate', 'br']) {
+      const res = await post('/test/echo', JSON.stringify({ name: 'a', count: 1 }), 'application/json', {
+        'content-encoding': encoding,
+      });
+      expect(res.status, encoding).toBe(400);
+      await problem(res);
+    }
+  });
+
   it('answers a wrong content type with 415 unsupported_media_type', async () => {
     const res = await post('/test/echo', 'name=a', 'application/x-www-form-urlencoded');
     expect(res.status).toBe(415);

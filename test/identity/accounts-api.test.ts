@@ -279,6 +279,98 @@ describe('self-custody accounts and DID sign-in', () => {
 });
 
 describe('account API refusals', () => {
+  it('answers an address with a broken checksum with 400, not 500', async () => {
+    const { body } = await call('POST', '/accounts', {});
+    const c = await challenge();
+    const mixed = `0x${'aB'.repeat(20)}`;
+    const res = await call(
+      'POST',
+      '/accounts/me/ownership',
+      { address: mixed, nonce: c.nonce, signature: `0x${'1'.repeat(130)}` },
+      body.token,
+    );
+    expect(res.status).toBe(400);
+    expect(res.body.code).toBe('invalid_request');
+  });
+
+  it('runs one change of a DID at a time: a concurrent deactivation during a take-over is refused', async () => {
+    const { body } = await call('POST', '/accounts', {});
+    const wallet = Wallet.createRandom();
+    const c = await challenge();
+    const [ownership, deactivation] = await Promise.all([
+      call(
+        'POST',
+        '/accounts/me/ownership',
+        { address: wallet.address, nonce: c.nonce, signature: await wallet.signMessage(c.message) },
+        body.token,
+      ),
+      new Promise((r) => setTimeout(r, 5)).then(() =>
+        call('POST', '/accounts/me/deactivation', {}, body.token),
+      ),
+    ]);
+    const statuses = [ownership.status, deactivation.status].sort();
+    expect(statuses).toEqual([202, 409]);
+    const refused = ownership.status === 409 ? ownership : deactivation;
+    expect(['operation_in_progress', 'chain_job_pending']).toContain(refused.body.code);
+  });
+
+  it('keeps a deactivated account readable but refuses its token for anything else', async () => {
+    const { body } = await call('POST', '/accounts', {});
+    const res = await call('POST', '/accounts/me/deactivation', {}, body.token);
+    await confirmed(res.body.job.id);
+    const me = await call('GET', '/accounts/me', undefined, body.token);
+    expect(me.status).toBe(200);
+    expect(me.body.account.status).toBe('deactivated');
+    expect((await call('GET', '/accounts/me/keys', undefined, body.token)).status).toBe(401);
+    expect(
+      (
+        await call(
+          'POST',
+          '/accounts/me/linked-dids',
+          { nonce: 'x'.repeat(10), jwt: 'a.b.c.d.e.f' },
+          body.token,
+        )
+      ).status,
+    ).toBe(401);
+  });
+
+  it('lets one DID have an account in each tenant (tenants share nothing)', async () => {
+    await t.service.store.db.tenant.upsert({
+      where: { slug: 'second' },
+      create: { slug: 'second', displayName: 'Second' },
+      update: {},
+    });
+    const wallet = Wallet.createRandom();
+    expect((await call('POST', '/accounts', { proof: await eip191Proof(wallet) })).status).toBe(201);
+    const c = (await (
+      await fetch(`${t.url}/t/second/api/did-auth/challenges`, { method: 'POST' })
+    ).json()) as { nonce: string; message: string };
+    const res = await fetch(`${t.url}/t/second/api/accounts`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        proof: {
+          nonce: c.nonce,
+          did: `did:ethr:0x7a69:${wallet.address}`,
+          signature: await wallet.signMessage(c.message),
+        },
+      }),
+    });
+    expect(res.status).toBe(201);
+  });
+
+  it('finds an account by any spelling of its did:ethr, and refuses a second account for another spelling', async () => {
+    const wallet = Wallet.createRandom();
+    const created = await call('POST', '/accounts', { proof: await eip191Proof(wallet) });
+    expect(created.body.account.did).toBe(`did:ethr:0x7a69:${wallet.address.toLowerCase()}`);
+    const c = await challenge();
+    const lowerCase = `did:ethr:0x7a69:${wallet.address.toLowerCase()}`;
+    const again = await call('POST', '/accounts', {
+      proof: { nonce: c.nonce, did: lowerCase, signature: await wallet.signMessage(c.message) },
+    });
+    expect(again.status).toBe(409);
+  });
+
   it('answers 401 with a Bearer challenge without a valid token', async () => {
     for (const token of [undefined, 'tga_not-a-real-token-0000']) {
       const res = await call('GET', '/accounts/me', undefined, token);

@@ -139,6 +139,22 @@ describe('DID sign-in attacks fail', () => {
     }
   });
 
+  it('refuses a JWT whose issuer is a DID URL (e.g. pinned to an older document version)', async () => {
+    const c = await auth.challenge(AUDIENCE);
+    const wallet = Wallet.createRandom();
+    const jwt = await createJWT(
+      { aud: AUDIENCE, nonce: c.nonce, exp: Math.floor(now / 1000) + 60 },
+      {
+        issuer: `did:ethr:0x7a69:${wallet.address}?versionId=1`,
+        signer: ES256KSigner(getBytes(wallet.privateKey)),
+      },
+      { alg: 'ES256K' },
+    );
+    await expect(auth.verify({ nonce: c.nonce, jwt }, AUDIENCE)).rejects.toMatchObject({
+      code: 'invalid_proof',
+    });
+  });
+
   it('refuses a JWT that claims a DID whose key did not sign it', async () => {
     const c = await auth.challenge(AUDIENCE);
     const victim = Wallet.createRandom();

@@ -3,14 +3,17 @@
  * in with a DID, read my DID document, keys and delegates, export my public material, take ownership of
  * my DID with my own wallet, link an external DID, deactivate.
  */
+
+import { isAddress } from 'ethers';
 import type { Request } from 'express';
 import { z } from 'zod';
 import type { ChainConnection } from '../../chain/index.ts';
 import type { ChainOutbox } from '../../chain/outbox.ts';
 import { TrustgateError } from '../../errors.ts';
+import type { AccountJobs } from '../../flows/account-jobs.ts';
 import { deactivateAccount } from '../../flows/deactivate-account.ts';
 import { takeOwnership } from '../../flows/take-ownership.ts';
-import type { AccountTokens } from '../../identity/account-tokens.ts';
+import { type AccountTokens, UnauthorizedError } from '../../identity/account-tokens.ts';
 import { type Accounts, accountView } from '../../identity/accounts.ts';
 import { exportPublicMaterial, type IdentityAgent } from '../../identity/agent.ts';
 import type { DidAuthenticator } from '../../identity/did-auth.ts';
@@ -21,6 +24,7 @@ import { defineRoute, type Route } from '../routes.ts';
 
 export interface AccountRouteDeps {
   store: Store;
+  accountJobs: AccountJobs;
   accounts: Accounts;
   agent: IdentityAgent;
   chain: ChainConnection;
@@ -67,11 +71,18 @@ const jobsSchema = z.array(
 export function accountRoutes(deps: AccountRouteDeps): Route[] {
   const audience = (slug: string) => issuerOf(deps.publicUrl, slug);
 
-  /** The signed-in account of the request, in the path's tenant. */
-  async function me(req: Request, slug: string) {
+  /**
+   * The signed-in account of the request, in the path's tenant, brought in line with its confirmed chain
+   * jobs. A deactivated account may only read its own state.
+   */
+  async function me(req: Request, slug: string, options: { allowDeactivated?: boolean } = {}) {
     const tenant = await findTenant(deps.store, slug);
     const principal = await deps.tokens.authenticate(req, tenant.id);
-    return { tenant, account: await deps.accounts.get(tenant.id, principal.accountId) };
+    const account = await deps.accountJobs.reconcile(await deps.accounts.get(tenant.id, principal.accountId));
+    if (account.status !== 'active' && !options.allowDeactivated) {
+      throw new UnauthorizedError('The account is deactivated.');
+    }
+    return { tenant, account };
   }
 
   const issueToken = async (account: Parameters<typeof accountView>[0], method: string) => {
@@ -162,7 +173,7 @@ export function accountRoutes(deps: AccountRouteDeps): Route[] {
         401: { description: 'No token.' },
       },
       handler: async ({ req, params }) => {
-        const { account } = await me(req, params.tenant);
+        const { account } = await me(req, params.tenant, { allowDeactivated: true });
         await deps.resolver.sync();
         const resolution = await deps.resolver.resolve(account.did).catch((err: { status?: number }) => {
           if (err.status === 410) return null; // deactivated: the account says so
@@ -248,7 +259,9 @@ export function accountRoutes(deps: AccountRouteDeps): Route[] {
       tags: ['identity'],
       params: tenantParams,
       body: z.strictObject({
-        address: z.string().regex(/^0x[0-9a-fA-F]{40}$/),
+        address: z
+          .string()
+          .refine((a) => isAddress(a), 'an Ethereum address (a mixed-case one must carry a valid checksum)'),
         nonce,
         signature: signature65,
       }),
@@ -256,7 +269,7 @@ export function accountRoutes(deps: AccountRouteDeps): Route[] {
       responses: {
         202: {
           description: 'Accepted: the jobs that carry it out.',
-          schema: z.object({ ownerChangeEnqueued: z.boolean(), jobs: jobsSchema }),
+          schema: z.object({ ownerChangeEnqueued: z.boolean(), complete: z.boolean(), jobs: jobsSchema }),
         },
         409: { description: 'Not a managed DID, or deactivated.' },
       },
@@ -303,10 +316,10 @@ export function accountRoutes(deps: AccountRouteDeps): Route[] {
       status: 202,
       responses: { 202: { description: 'The chain job.' }, 400: { description: 'Signature needed.' } },
       handler: async ({ req, params, body }) => {
-        const { account } = await me(req, params.tenant);
+        const { account } = await me(req, params.tenant, { allowDeactivated: true });
         const signed =
           body.nonce && body.signature ? { nonce: body.nonce, signature: body.signature } : undefined;
-        return { job: await deactivateAccount(deps, account, signed) };
+        return deactivateAccount(deps, account, signed);
       },
     }),
   ];

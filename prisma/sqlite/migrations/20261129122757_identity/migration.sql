@@ -14,6 +14,7 @@ CREATE TABLE "Account" (
 -- CreateTable
 CREATE TABLE "LinkedDid" (
     "id" TEXT NOT NULL PRIMARY KEY,
+    "tenantId" TEXT NOT NULL,
     "accountId" TEXT NOT NULL,
     "did" TEXT NOT NULL,
     "createdAt" DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
@@ -85,16 +86,16 @@ CREATE TABLE "ChainJob" (
 );
 
 -- CreateIndex
-CREATE UNIQUE INDEX "Account_did_key" ON "Account"("did");
-
--- CreateIndex
 CREATE INDEX "Account_tenantId_idx" ON "Account"("tenantId");
 
 -- CreateIndex
-CREATE INDEX "LinkedDid_did_idx" ON "LinkedDid"("did");
+CREATE UNIQUE INDEX "Account_tenantId_did_key" ON "Account"("tenantId", "did");
 
 -- CreateIndex
-CREATE UNIQUE INDEX "LinkedDid_accountId_did_key" ON "LinkedDid"("accountId", "did");
+CREATE INDEX "LinkedDid_accountId_idx" ON "LinkedDid"("accountId");
+
+-- CreateIndex
+CREATE UNIQUE INDEX "LinkedDid_tenantId_did_key" ON "LinkedDid"("tenantId", "did");
 
 -- CreateIndex
 CREATE UNIQUE INDEX "Identifier_alias_key" ON "Identifier"("alias");
