@@ -113,6 +113,75 @@ describe('managed accounts', () => {
     expect(res.body.publicKeys).toHaveLength(1);
   });
 
+  it('adds a device key as a delegate and revokes it; the contract then reads it invalid', async () => {
+    const { body } = await call('POST', '/accounts', {});
+    const device = Wallet.createRandom().address;
+    const op = (operation: string, args: Record<string, unknown>, idempotencyKey: string) =>
+      call('POST', '/accounts/me/did-operations', { operation, args, idempotencyKey }, body.token);
+    const added = await op(
+      'addDelegate',
+      { delegateType: 'sigAuth', delegate: device, validity: 86_400 },
+      'add-device-1',
+    );
+    expect(added.status).toBe(202);
+    await confirmed(added.body.job.id);
+    const registry = new Contract(t.service.chain.registryAddress, registryArtifact().abi, provider);
+    const valid = () =>
+      registry.getFunction('validDelegate')(
+        body.account.address,
+        encodeBytes32String('sigAuth'),
+        device,
+      ) as Promise<boolean>;
+    expect(await valid()).toBe(true);
+    const doc = (await stock.resolve(body.account.did)).didDocument!;
+    expect(JSON.stringify(doc.verificationMethod).toLowerCase()).toContain(device.toLowerCase());
+
+    // The same idempotency key is the same job, not a second transaction.
+    const again = await op(
+      'addDelegate',
+      { delegateType: 'sigAuth', delegate: device, validity: 86_400 },
+      'add-device-1',
+    );
+    expect(again.body.job.id).toBe(added.body.job.id);
+
+    const revoked = await op(
+      'revokeDelegate',
+      { delegateType: 'sigAuth', delegate: device },
+      'revoke-device-1',
+    );
+    await confirmed(revoked.body.job.id);
+    expect(await valid()).toBe(false);
+  });
+
+  it('refuses DID operations with bad arguments, and owner changes through this route', async () => {
+    const { body } = await call('POST', '/accounts', {});
+    for (const payload of [
+      {
+        operation: 'addDelegate',
+        args: { delegateType: 'root', delegate: Wallet.createRandom().address, validity: 1 },
+        idempotencyKey: 'bad-1xxxxx',
+      },
+      {
+        operation: 'addDelegate',
+        args: { delegateType: 'sigAuth', delegate: '0x12', validity: 1 },
+        idempotencyKey: 'bad-2xxxxx',
+      },
+      {
+        operation: 'setAttribute',
+        args: { name: 'x'.repeat(40), value: '0x01', validity: 1 },
+        idempotencyKey: 'bad-3xxxxx',
+      },
+      {
+        operation: 'changeOwner',
+        args: { newOwner: Wallet.createRandom().address },
+        idempotencyKey: 'bad-4xxxxx',
+      },
+    ]) {
+      const res = await call('POST', '/accounts/me/did-operations', payload, body.token);
+      expect(res.status, JSON.stringify(payload)).toBe(400);
+    }
+  });
+
   it('hands ownership to the person’s wallet and keeps a sigAuth delegate for Trustgate', async () => {
     const { body } = await call('POST', '/accounts', {});
     const wallet = Wallet.createRandom();
@@ -253,6 +322,29 @@ describe('self-custody accounts and DID sign-in', () => {
     expect(ok.status).toBe(202);
     await confirmed(ok.body.job.id);
     expect((await stock.resolve(body.account.did)).didDocumentMetadata.deactivated).toBe(true);
+  });
+
+  it('relays a self-custody DID change signed by the owner, who pays no gas', async () => {
+    const wallet = Wallet.createRandom();
+    const { body } = await call('POST', '/accounts', { proof: await eip191Proof(wallet) });
+    const key = Wallet.createRandom().signingKey.compressedPublicKey;
+    const request = {
+      operation: 'setAttribute',
+      args: { name: 'did/pub/Secp256k1/veriKey/hex', value: key, validity: 86_400 },
+      idempotencyKey: 'set-key-000001',
+    };
+    const ask = await call('POST', '/accounts/me/did-operations', request, body.token);
+    expect(ask.status).toBe(400);
+    const ownerSignature = {
+      nonce: ask.body.nonce,
+      signature: wallet.signingKey.sign(ask.body.digest).serialized,
+    };
+    const res = await call('POST', '/accounts/me/did-operations', { ...request, ownerSignature }, body.token);
+    expect(res.status).toBe(202);
+    await confirmed(res.body.job.id);
+    const doc = (await stock.resolve(body.account.did)).didDocument!;
+    expect(JSON.stringify(doc.verificationMethod)).toContain(key.slice(2));
+    expect(await provider.getBalance(wallet.address)).toBe(0n);
   });
 
   it('links an external did:key and signs in with it', async () => {

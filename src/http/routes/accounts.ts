@@ -12,6 +12,7 @@ import type { ChainOutbox } from '../../chain/outbox.ts';
 import { TrustgateError } from '../../errors.ts';
 import type { AccountJobs } from '../../flows/account-jobs.ts';
 import { deactivateAccount } from '../../flows/deactivate-account.ts';
+import { DID_OPERATIONS, runDidOperation } from '../../flows/did-operation.ts';
 import { takeOwnership } from '../../flows/take-ownership.ts';
 import { type AccountTokens, UnauthorizedError } from '../../identity/account-tokens.ts';
 import { type Accounts, accountView } from '../../identity/accounts.ts';
@@ -295,6 +296,35 @@ export function accountRoutes(deps: AccountRouteDeps): Route[] {
         const { did } = await deps.didAuth.verify(body, audience(params.tenant));
         await deps.accounts.linkDid(account, did);
         return { did };
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/t/:tenant/api/accounts/me/did-operations',
+      operationId: 'changeMyDid',
+      summary:
+        'Add or revoke a delegate (e.g. a device key), set or revoke an attribute of my DID; relayed, no gas.',
+      description:
+        'A managed DID is signed by Trustgate. A self-custody DID needs the owner’s signature: a first call ' +
+        'without `ownerSignature` answers 400 with the `digest` to sign. The same `idempotencyKey` returns the same job.',
+      tags: ['identity'],
+      params: tenantParams,
+      body: z.strictObject({
+        operation: z.enum(DID_OPERATIONS),
+        args: z.record(z.string(), z.unknown()),
+        idempotencyKey: z.string().min(8).max(100),
+        ownerSignature: z
+          .strictObject({ nonce: z.string().regex(/^\d{1,30}$/), signature: signature65 })
+          .optional(),
+      }),
+      status: 202,
+      responses: {
+        202: { description: 'The chain job (see GET /api/chain/jobs/{id}).' },
+        400: { description: 'Invalid arguments, signature needed, or a wrong signature or nonce.' },
+      },
+      handler: async ({ req, params, body }) => {
+        const { account } = await me(req, params.tenant);
+        return { job: await runDidOperation(deps, account, body) };
       },
     }),
     defineRoute({
