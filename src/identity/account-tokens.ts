@@ -5,7 +5,6 @@
  * assurance levels (issue 5) will replace them for browser sign-in.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import type { Request } from 'express';
 import { TrustgateError } from '../errors.ts';
 import type { EphemeralState } from '../state/types.ts';
 
@@ -44,10 +43,9 @@ export class AccountTokens {
     return { token, expiresIn: Math.floor(this.ttlMs / 1000) };
   }
 
-  /** The principal of a request's bearer token, for the tenant in its path; else 401. */
-  async authenticate(req: Request, tenantId: string): Promise<AccountPrincipal> {
-    const header = req.headers.authorization ?? '';
-    const match = /^Bearer ([A-Za-z0-9_-]{10,200})$/.exec(header);
+  /** The principal of an `Authorization: Bearer` header's token, for `tenantId`; else 401. */
+  async authenticate(authorization: string | undefined, tenantId: string): Promise<AccountPrincipal> {
+    const match = /^Bearer ([A-Za-z0-9_-]{10,200})$/.exec(authorization ?? '');
     if (!match) throw new UnauthorizedError();
     const raw = await this.state.get(key(match[1]!));
     if (!raw) throw new UnauthorizedError('The token is unknown, expired or revoked.');

@@ -78,7 +78,7 @@ export function accountRoutes(deps: AccountRouteDeps): Route[] {
    */
   async function me(req: Request, slug: string, options: { allowDeactivated?: boolean } = {}) {
     const tenant = await findTenant(deps.store, slug);
-    const principal = await deps.tokens.authenticate(req, tenant.id);
+    const principal = await deps.tokens.authenticate(req.headers.authorization, tenant.id);
     const account = await deps.accountJobs.reconcile(await deps.accounts.get(tenant.id, principal.accountId));
     if (account.status !== 'active' && !options.allowDeactivated) {
       throw new UnauthorizedError('The account is deactivated.');
