@@ -12,17 +12,12 @@
 import { getAddress, ZeroAddress } from 'ethers';
 import type { ChainConnection } from '../chain/index.ts';
 import type { ChainJobView, ChainOutbox } from '../chain/outbox.ts';
-import {
-  type DirectOp,
-  type RegistryOp,
-  readOwnerAndNonce,
-  signedMessageHash,
-} from '../chain/registry-ops.ts';
-import { ConflictError, InvalidRequestError } from '../errors.ts';
+import type { DirectOp } from '../chain/registry-ops.ts';
+import { ConflictError } from '../errors.ts';
 import type { Account, Accounts } from '../identity/accounts.ts';
 import type { IdentityAgent } from '../identity/agent.ts';
-import { type AccountJobs, accountJobPrefix, chainRead } from './account-jobs.ts';
-import { signWithManagedOwner } from './registry-signing.ts';
+import { type AccountJobs, accountJobPrefix } from './account-jobs.ts';
+import { signedOpForAccount } from './registry-signing.ts';
 
 export interface DeactivateDeps {
   accounts: Accounts;
@@ -56,27 +51,7 @@ export async function deactivateAccount(
       kind: 'changeOwner',
       payload: { identity: getAddress(account.address), newOwner: ZeroAddress },
     };
-    let op: RegistryOp;
-    if (account.custody === 'managed') {
-      op = await signWithManagedOwner(
-        deps.agent,
-        deps.chain,
-        await deps.accounts.managedKid(account),
-        change,
-      );
-    } else if (!ownerSignature) {
-      const { owner, nonce } = await chainRead(() => readOwnerAndNonce(deps.chain, change.payload.identity));
-      throw new InvalidRequestError('The DID’s owner must sign its deactivation.', {
-        extensions: {
-          owner,
-          nonce: nonce.toString(),
-          digest: signedMessageHash(deps.chain.registryAddress, nonce, change),
-          hint: 'Sign the digest with the owner key (raw secp256k1, no message prefix) and send {nonce, signature}.',
-        },
-      });
-    } else {
-      op = { kind: 'changeOwnerSigned', payload: { ...change.payload, ...ownerSignature } } as RegistryOp;
-    }
+    const op = await signedOpForAccount(deps, account, change, ownerSignature);
     const key = await jobs.nextKey(base);
     return finish(await deps.outbox.enqueue({ idempotencyKey: key, ...op, tenantId: account.tenantId }));
   });

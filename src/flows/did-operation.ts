@@ -12,18 +12,12 @@
 import { getAddress } from 'ethers';
 import type { ChainConnection } from '../chain/index.ts';
 import type { ChainJobView, ChainOutbox } from '../chain/outbox.ts';
-import {
-  type DirectOp,
-  parseRegistryOp,
-  type RegistryOp,
-  readOwnerAndNonce,
-  signedMessageHash,
-} from '../chain/registry-ops.ts';
-import { ConflictError, InvalidRequestError } from '../errors.ts';
+import { type DirectOp, parseRegistryOp } from '../chain/registry-ops.ts';
+import { ConflictError } from '../errors.ts';
 import type { Account, Accounts } from '../identity/accounts.ts';
 import type { IdentityAgent } from '../identity/agent.ts';
-import { type AccountJobs, accountJobPrefix, chainRead } from './account-jobs.ts';
-import { signWithManagedOwner } from './registry-signing.ts';
+import { type AccountJobs, accountJobPrefix } from './account-jobs.ts';
+import { signedOpForAccount } from './registry-signing.ts';
 
 /** The operations a person may run on their DID through this flow (owner changes have their own). */
 export const DID_OPERATIONS = ['addDelegate', 'revokeDelegate', 'setAttribute', 'revokeAttribute'] as const;
@@ -65,27 +59,7 @@ export async function runDidOperation(
       ...request.args,
       identity: getAddress(account.address),
     }) as DirectOp;
-    let op: RegistryOp;
-    if (account.custody === 'managed') {
-      op = await signWithManagedOwner(
-        deps.agent,
-        deps.chain,
-        await deps.accounts.managedKid(account),
-        direct,
-      );
-    } else if (!request.ownerSignature) {
-      const { owner, nonce } = await chainRead(() => readOwnerAndNonce(deps.chain, direct.payload.identity));
-      throw new InvalidRequestError('The DID’s owner must sign this change.', {
-        extensions: {
-          owner,
-          nonce: nonce.toString(),
-          digest: signedMessageHash(deps.chain.registryAddress, nonce, direct),
-          hint: 'Sign the digest with the owner key (raw secp256k1, no message prefix) and send it as ownerSignature.',
-        },
-      });
-    } else {
-      op = parseRegistryOp(`${direct.kind}Signed`, { ...direct.payload, ...request.ownerSignature });
-    }
+    const op = await signedOpForAccount(deps, account, direct, request.ownerSignature);
     return deps.outbox.enqueue({ idempotencyKey: key, ...op, tenantId: account.tenantId });
   });
 }
