@@ -1,4 +1,5 @@
 /** `npm run bench`: runs every benchmark suite, prints a table, writes JSON under bench/results/. */
+import { credentialsBench } from './credentials.ts';
 import { foundationBench } from './foundation.ts';
 import { report, startServiceProcess } from './lib.ts';
 import { relayerBench } from './relayer.ts';
@@ -12,3 +13,4 @@ try {
 }
 report('resolution', await resolutionBench());
 report('relayer', await relayerBench());
+report('credentials', await credentialsBench());

@@ -8,6 +8,9 @@ import type { AddressInfo } from 'node:net';
 import { type ChainConnection, connectChain } from './chain/index.ts';
 import { ChainOutbox } from './chain/outbox.ts';
 import type { Config } from './config.ts';
+import { TenantIssuers } from './credentials/issuers.ts';
+import { StatusLists } from './credentials/status-lists.ts';
+import { StatusListPublisher } from './credentials/status-publication.ts';
 import { loadKeyRing } from './crypto/master-key.ts';
 import { StartupError } from './errors.ts';
 import { AccountJobs } from './flows/account-jobs.ts';
@@ -18,6 +21,7 @@ import { chainJobRoutes } from './http/routes/chain-jobs.ts';
 import { homeRoutes } from './http/routes/home.ts';
 import { identifierRoutes } from './http/routes/identifiers.ts';
 import { opsRoutes } from './http/routes/ops.ts';
+import { statusRoutes } from './http/routes/status.ts';
 import type { Route } from './http/routes.ts';
 import { AccountTokens } from './identity/account-tokens.ts';
 import { Accounts } from './identity/accounts.ts';
@@ -46,6 +50,11 @@ export interface Service {
   readonly agent: IdentityAgent;
   readonly resolver: DidResolverService;
   readonly outbox: ChainOutbox;
+  readonly credentials: {
+    issuers: TenantIssuers;
+    statusLists: StatusLists;
+    statusPublisher: StatusListPublisher;
+  };
   readonly server: Server;
   /** Graceful shutdown: stop accepting, drain, close chain, state and store. Idempotent. */
   stop(): Promise<void>;
@@ -106,6 +115,15 @@ export async function startService(config: Config, options: ServiceOptions): Pro
     const didAuth = new DidAuthenticator(state, resolver.resolvable());
     const tokens = new AccountTokens(state);
     const accountJobs = new AccountJobs(store, outbox, state, accounts);
+    const issuers = new TenantIssuers(agent);
+    const statusLists = new StatusLists(store);
+    const statusPublisher = new StatusListPublisher({
+      store,
+      statusLists,
+      issuers,
+      agent,
+      publicUrl: config.PUBLIC_URL,
+    });
 
     let draining = false;
     const metrics = config.METRICS_ENABLED ? createMetrics() : undefined;
@@ -127,6 +145,7 @@ export async function startService(config: Config, options: ServiceOptions): Pro
       }),
       ...identifierRoutes({ resolver }),
       ...chainJobRoutes({ outbox }),
+      ...statusRoutes({ publisher: statusPublisher }),
       ...accountRoutes({
         store,
         accountJobs,
@@ -166,7 +185,8 @@ export async function startService(config: Config, options: ServiceOptions): Pro
       })();
       return stopping;
     };
-    return { url, config, store, state, chain, agent, resolver, outbox, server, stop };
+    const credentials = { issuers, statusLists, statusPublisher };
+    return { url, config, store, state, chain, agent, resolver, outbox, credentials, server, stop };
   } catch (err) {
     await closeOpened();
     throw err;

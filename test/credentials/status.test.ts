@@ -11,13 +11,12 @@ import { getBytes, SigningKey } from 'ethers';
 import { base64url, compactVerify, importJWK, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBitstring, encodeBitstring, setBit } from '../../src/credentials/bitstring.ts';
-import { TenantIssuers } from '../../src/credentials/issuers.ts';
+import type { TenantIssuers } from '../../src/credentials/issuers.ts';
 import { StatusChecker } from '../../src/credentials/status-check.ts';
-import { StatusLists, type StatusPurpose } from '../../src/credentials/status-lists.ts';
-import { StatusListPublisher } from '../../src/credentials/status-publication.ts';
+import type { StatusLists, StatusPurpose } from '../../src/credentials/status-lists.ts';
+import type { StatusListPublisher } from '../../src/credentials/status-publication.ts';
 import { issueVcJwt, managedKeySigner, VC_V2_CONTEXT, verifyVcJwt } from '../../src/credentials/vc-jose.ts';
 import { TrustgateError } from '../../src/errors.ts';
-import { statusRoutes } from '../../src/http/routes/status.ts';
 import { createManagedDid, type ManagedDid } from '../../src/identity/agent.ts';
 import { createSafeFetch } from '../../src/net/safe-fetch.ts';
 import { startTestService, type TestService } from '../helpers/service.ts';
@@ -29,25 +28,8 @@ let publisher: StatusListPublisher;
 let checker: StatusChecker;
 
 beforeAll(async () => {
-  // The routes are mounted at start, but the publisher needs the started service's agent: bind late.
-  let late: StatusListPublisher | undefined;
-  const deps = {
-    get publisher(): StatusListPublisher {
-      if (!late) throw new Error('publisher not ready');
-      return late;
-    },
-  };
-  t = await startTestService({}, { extraRoutes: statusRoutes(deps) });
-  lists = new StatusLists(t.service.store);
-  issuers = new TenantIssuers(t.service.agent);
-  publisher = new StatusListPublisher({
-    store: t.service.store,
-    statusLists: lists,
-    issuers,
-    agent: t.service.agent,
-    publicUrl: t.url,
-  });
-  late = publisher;
+  t = await startTestService();
+  ({ statusLists: lists, issuers, statusPublisher: publisher } = t.service.credentials);
   checker = new StatusChecker({
     fetch: createSafeFetch(),
     resolver: t.service.resolver,

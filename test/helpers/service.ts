@@ -5,6 +5,7 @@ import { loadConfig } from '../../src/config.ts';
 import type { Route } from '../../src/http/routes.ts';
 import { createLogger } from '../../src/log.ts';
 import { type Service, type ServiceOptions, startService } from '../../src/service.ts';
+import { freePort } from './process.ts';
 import { tempDir } from './tmp.ts';
 
 export { tempDir };
@@ -54,9 +55,12 @@ export async function startTestService(
   } = {},
 ): Promise<TestService> {
   const dir = options.dataDir ? { path: options.dataDir, remove: () => {} } : tempDir();
+  // A known port, so PUBLIC_URL (issuer, status list URLs) is the address tests reach.
+  const port = env.PORT ?? String(await freePort());
   const fullEnv: Record<string, string> = {
     NODE_ENV: 'test',
-    PORT: '0',
+    PORT: port,
+    PUBLIC_URL: `http://127.0.0.1:${port}`,
     CHAIN_PORT: '0',
     DATA_DIR: dir.path,
     LOG_LEVEL: 'silent',
