@@ -9,8 +9,11 @@ import { type ChainConnection, connectChain } from './chain/index.ts';
 import { ChainOutbox } from './chain/outbox.ts';
 import type { Config } from './config.ts';
 import { TenantIssuers } from './credentials/issuers.ts';
+import { PresentationVerifier } from './credentials/presentations.ts';
+import { StatusChecker } from './credentials/status-check.ts';
 import { StatusLists } from './credentials/status-lists.ts';
 import { StatusListPublisher } from './credentials/status-publication.ts';
+import { subjectOf, verifyCredential } from './credentials/verify.ts';
 import { loadKeyRing } from './crypto/master-key.ts';
 import { StartupError } from './errors.ts';
 import { AccountJobs } from './flows/account-jobs.ts';
@@ -22,6 +25,7 @@ import { homeRoutes } from './http/routes/home.ts';
 import { identifierRoutes } from './http/routes/identifiers.ts';
 import { opsRoutes } from './http/routes/ops.ts';
 import { statusRoutes } from './http/routes/status.ts';
+import { vcApiRoutes } from './http/routes/vc-api.ts';
 import type { Route } from './http/routes.ts';
 import { AccountTokens } from './identity/account-tokens.ts';
 import { Accounts } from './identity/accounts.ts';
@@ -29,7 +33,7 @@ import { createIdentityAgent, type IdentityAgent } from './identity/agent.ts';
 import { DidAuthenticator } from './identity/did-auth.ts';
 import { DidResolverService, ethrNetworkOf } from './identity/resolver/index.ts';
 import type { Logger } from './log.ts';
-import type { SafeFetchOptions } from './net/safe-fetch.ts';
+import { createSafeFetch, type SafeFetchOptions } from './net/safe-fetch.ts';
 import { fromRoot } from './paths.ts';
 import { createState } from './state/index.ts';
 import type { EphemeralState } from './state/types.ts';
@@ -124,6 +128,19 @@ export async function startService(config: Config, options: ServiceOptions): Pro
       agent,
       publicUrl: config.PUBLIC_URL,
     });
+    // Our own lists are read in process; anyone else's are fetched through the SSRF guard.
+    const statusChecker = new StatusChecker({
+      fetch: createSafeFetch(),
+      resolver,
+      local: { publicUrl: config.PUBLIC_URL, publisher: statusPublisher },
+    });
+    const checkStatus = async (credential: unknown) => {
+      await statusChecker.check(credential);
+    };
+    const presentations = new PresentationVerifier(state, resolver.resolvable(), async (jwt) => {
+      const result = await verifyCredential(jwt, { resolver, checkStatus });
+      return { ...result, subject: subjectOf(result.credential) };
+    });
 
     let draining = false;
     const metrics = config.METRICS_ENABLED ? createMetrics() : undefined;
@@ -146,6 +163,7 @@ export async function startService(config: Config, options: ServiceOptions): Pro
       ...identifierRoutes({ resolver }),
       ...chainJobRoutes({ outbox }),
       ...statusRoutes({ publisher: statusPublisher }),
+      ...vcApiRoutes({ resolver, statusChecker, presentations }),
       ...accountRoutes({
         store,
         accountJobs,

@@ -17,13 +17,7 @@ import { TrustgateError } from '../errors.ts';
 import type { SafeFetchOptions, SafeResponse } from '../net/safe-fetch.ts';
 import { decodeBitstring, getBit, MAX_DECODED_BYTES, StatusIndexOutOfRangeError } from './bitstring.ts';
 import type { StatusListPublisher } from './status-publication.ts';
-import {
-  type IssuerResolver,
-  issuerIdOf,
-  parseCredential,
-  type VerifiableCredentialV2,
-  verifyVcJwt,
-} from './vc-jose.ts';
+import { type IssuerResolver, type VerifiableCredentialV2, verifyVcJwt } from './vc-jose.ts';
 
 export { StatusIndexOutOfRangeError } from './bitstring.ts';
 
@@ -139,14 +133,23 @@ export class StatusChecker {
   }
 
   /**
-   * Checks every `BitstringStatusListEntry` of `credential` (a parsed VC 2.0 credential). Throws
+   * Checks every `BitstringStatusListEntry` of `credential` (a verified VC 1.1 or 2.0 credential). Throws
    * `credential_revoked`, `credential_suspended`, `status_list_unavailable`, `status_list_invalid` or
    * `status_index_out_of_range`; otherwise returns what each entry's bit says.
    */
   async check(credential: unknown): Promise<StatusCheckResult> {
-    const parsed = parseCredential(credential);
-    const issuer = issuerIdOf(parsed);
-    const statuses = parsed.credentialStatus === undefined ? [] : [parsed.credentialStatus].flat();
+    // Only `issuer` and `credentialStatus` matter here, so VC 1.1 (jwt_vc) and 2.0 credentials both fit.
+    const { issuer: rawIssuer, credentialStatus } = (credential ?? {}) as {
+      issuer?: unknown;
+      credentialStatus?: unknown;
+    };
+    const issuer =
+      typeof rawIssuer === 'string'
+        ? rawIssuer
+        : String((rawIssuer as { id?: unknown } | undefined)?.id ?? '');
+    const statuses = (credentialStatus === undefined ? [] : [credentialStatus].flat()) as Array<{
+      type?: unknown;
+    }>;
     const entries: StatusEntryResult[] = [];
     for (const status of statuses) {
       if (status.type !== ENTRY_TYPE) continue;

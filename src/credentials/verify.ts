@@ -141,3 +141,11 @@ function decodeSegment(part: string): Record<string, unknown> | undefined {
     return undefined;
   }
 }
+
+/** The DID a verified credential is about (its first subject's `id`), if any. */
+export function subjectOf(credential: CredentialVerificationResult['credential']): string | undefined {
+  const subject = (credential as { credentialSubject?: unknown } | undefined)?.credentialSubject;
+  const first = Array.isArray(subject) ? subject[0] : subject;
+  const id = (first as { id?: unknown } | undefined)?.id;
+  return typeof id === 'string' ? id : undefined;
+}
