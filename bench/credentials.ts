@@ -7,25 +7,19 @@
  * Runs in process on a fresh embedded service (SQLite, embedded chain, free ports), removed afterwards.
  */
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { secp256k1 } from '@noble/curves/secp256k1';
 import { verifyCredential as stockVerifyCredential } from 'did-jwt-vc';
 import { JsonRpcProvider } from 'ethers';
-import { loadConfig } from '../src/config.ts';
 import { TenantIssuers } from '../src/credentials/issuers.ts';
 import { issueJwtVc, VC_V1_CONTEXT, verifyJwtVc } from '../src/credentials/vc-jwt.ts';
 import { signWithManagedKey } from '../src/identity/agent.ts';
-import { createLogger } from '../src/log.ts';
-import { type Service, startService } from '../src/service.ts';
+import type { Service } from '../src/service.ts';
 import { stockEthrResolver } from '../test/helpers/stock-resolver.ts';
-import { percentile, type Row } from './lib.ts';
+import { percentile, type Row, withOwnService } from './lib.ts';
 
 const SECONDS = Number(process.env.BENCH_CREDENTIALS_SECONDS ?? 3);
 const UNCACHED_SECONDS = Number(process.env.BENCH_CREDENTIALS_UNCACHED_SECONDS ?? 3);
 
-const log = createLogger({ level: 'warn' });
 
 interface Measured {
   opsPerSecond: number;
@@ -149,19 +143,5 @@ export async function credentialsBench(
   service?: Pick<Service, 'store' | 'agent' | 'resolver' | 'chain'>,
 ): Promise<Row[]> {
   if (service) return measure(service);
-  const dataDir = mkdtempSync(join(tmpdir(), 'trustgate-bench-credentials-'));
-  const config = loadConfig({
-    NODE_ENV: 'test',
-    PORT: '0',
-    CHAIN_PORT: '0',
-    DATA_DIR: dataDir,
-    LOG_LEVEL: 'warn',
-  });
-  const own = await startService(config, { log });
-  try {
-    return await measure(own);
-  } finally {
-    await own.stop();
-    rmSync(dataDir, { recursive: true, force: true });
-  }
+  return withOwnService('credentials', measure);
 }

@@ -2,7 +2,10 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { loadConfig } from '../src/config.ts';
+import { createLogger } from '../src/log.ts';
 import { fromRoot } from '../src/paths.ts';
+import { type Service, startService } from '../src/service.ts';
 import { freePort, spawnMain } from '../test/helpers/process.ts';
 
 export { freePort };
@@ -78,4 +81,23 @@ export function report(suite: string, rows: Row[]): string {
   writeFileSync(join(dir, `${suite}-latest.json`), `${JSON.stringify(result, null, 2)}\n`);
   process.stdout.write(`\nwrote ${file}\n`);
   return file;
+}
+
+/** Runs `measure` against a fresh in-process service (SQLite, embedded chain, free ports), then removes it. */
+export async function withOwnService<T>(name: string, measure: (service: Service) => Promise<T>): Promise<T> {
+  const dataDir = mkdtempSync(join(tmpdir(), `trustgate-bench-${name}-`));
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    PORT: '0',
+    CHAIN_PORT: '0',
+    DATA_DIR: dataDir,
+    LOG_LEVEL: 'warn',
+  });
+  const service = await startService(config, { log: createLogger({ level: 'warn' }) });
+  try {
+    return await measure(service);
+  } finally {
+    await service.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
 }

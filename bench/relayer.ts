@@ -1,19 +1,8 @@
-/**
- * Relayer benchmark: confirmed registry writes per second through the chain outbox on the embedded chain
- * (pipelined nonces, every write a durable job), and enqueue → confirmed latency under a steady load.
- *
- * Runs in process on a fresh service, whose own worker is stopped so the backlog can be queued first and
- * then drained from a standing start by the outbox under measurement.
- */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { ChainOutbox, type OutboxChain } from '../src/chain/outbox.ts';
-import { loadConfig } from '../src/config.ts';
 import { createLogger } from '../src/log.ts';
-import { type Service, startService } from '../src/service.ts';
+import type { Service } from '../src/service.ts';
 import type { Store } from '../src/store/index.ts';
-import { percentile, type Row } from './lib.ts';
+import { percentile, type Row, withOwnService } from './lib.ts';
 
 const JOBS = Number(process.env.BENCH_RELAYER_JOBS ?? 500);
 const RATE = Number(process.env.BENCH_RELAYER_RATE ?? 40);
@@ -108,20 +97,8 @@ export async function relayerBench(service?: Pick<Service, 'store' | 'chain' | '
     await service.outbox.stop();
     return measure(service.store, service.chain);
   }
-  const dataDir = mkdtempSync(join(tmpdir(), 'trustgate-bench-relayer-'));
-  const config = loadConfig({
-    NODE_ENV: 'test',
-    PORT: '0',
-    CHAIN_PORT: '0',
-    DATA_DIR: dataDir,
-    LOG_LEVEL: 'warn',
+  return withOwnService('relayer', async (own) => {
+    await own.outbox.stop();
+    return measure(own.store, own.chain);
   });
-  const own = await startService(config, { log });
-  await own.outbox.stop();
-  try {
-    return await measure(own.store, own.chain);
-  } finally {
-    await own.stop();
-    rmSync(dataDir, { recursive: true, force: true });
-  }
 }

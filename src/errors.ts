@@ -114,3 +114,15 @@ export class ConfigError extends Error {
 export class StartupError extends Error {
   override name = 'StartupError';
 }
+
+/**
+ * A short reason from a library's error, safe to show a client: its first line, printable ASCII only,
+ * at most 160 characters (verification libraries may echo parts of the input).
+ */
+export function safeReason(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  return message
+    .split('\n')[0]!
+    .replace(/[^\x20-\x7e]/g, '')
+    .slice(0, 160);
+}

@@ -13,6 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { decodeJWT } from 'did-jwt';
 import { verifyPresentation } from 'did-jwt-vc';
 import type { Resolvable } from 'did-resolver';
+import { safeReason } from '../errors.ts';
 import type { EphemeralState } from '../state/types.ts';
 
 export const PRESENTATION_CHALLENGE_TTL_MS = 5 * 60_000;
@@ -110,12 +111,4 @@ function classify(err: unknown): string {
   if (/resolv|notFound|invalidDid/i.test(message)) return 'holder_not_resolved';
   if (/expired|exp/i.test(message)) return 'expired';
   return 'malformed_presentation';
-}
-
-function safeReason(err: unknown): string {
-  const message = err instanceof Error ? err.message : String(err);
-  return message
-    .split('\n')[0]!
-    .replace(/[^\x20-\x7e]/g, '')
-    .slice(0, 160);
 }

@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { verifyJWT } from 'did-jwt';
 import type { Resolvable } from 'did-resolver';
 import { verifyMessage } from 'ethers';
-import { TrustgateError } from '../errors.ts';
+import { safeReason, TrustgateError } from '../errors.ts';
 import type { EphemeralState } from '../state/types.ts';
 
 /** How long a challenge can be answered. */
@@ -184,13 +184,4 @@ export class DidAuthenticator {
       throw new DidAuthError('invalid_proof', 'The signer is not an authentication key of the DID.');
     return did;
   }
-}
-
-/** A short, safe reason from a verification library error (no payload echoes). */
-function safeReason(err: unknown): string {
-  const message = err instanceof Error ? err.message : String(err);
-  return message
-    .split('\n')[0]!
-    .replace(/[^\x20-\x7e]/g, '')
-    .slice(0, 160);
 }
