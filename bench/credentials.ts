@@ -20,7 +20,6 @@ import { percentile, type Row, withOwnService } from './lib.ts';
 const SECONDS = Number(process.env.BENCH_CREDENTIALS_SECONDS ?? 3);
 const UNCACHED_SECONDS = Number(process.env.BENCH_CREDENTIALS_UNCACHED_SECONDS ?? 3);
 
-
 interface Measured {
   opsPerSecond: number;
   p50: number;
