@@ -252,7 +252,8 @@ export async function verifyVcJwt(jws: string, options: VerifyVcJwtOptions): Pro
   return { verified: true, credential, issuer, verificationMethod: method };
 }
 
-interface ParsedCompact {
+/** A compact JWS split into its parts, with the header and payload decoded. */
+export interface ParsedCompact {
   header: Record<string, unknown>;
   payload: unknown;
   signingInput: Uint8Array;
@@ -262,7 +263,11 @@ interface ParsedCompact {
 const B64URL = /^[A-Za-z0-9_-]+$/;
 const B64URL_OR_EMPTY = /^[A-Za-z0-9_-]*$/;
 
-function parseCompact(jws: unknown): ParsedCompact {
+/**
+ * Splits and decodes a compact JWS/JWT; `malformed_jwt` unless it is three base64url parts with a JSON
+ * object header and JSON payload. Shared by the VC 2.0 (`vc+jwt`) and VC 1.1 (`jwt_vc`) verifiers.
+ */
+export function parseCompact(jws: unknown): ParsedCompact {
   if (typeof jws !== 'string') throw new VcJwtError('malformed_jwt', 'A credential JWT is a string.');
   const parts = jws.split('.');
   // An empty signature part is let through here so that `alg: none` fails as `unsupported_alg`.
@@ -295,26 +300,37 @@ function decodeJson(part: string, what: string): unknown {
   }
 }
 
-function checkHeader(header: Record<string, unknown>): AllowedAlg {
-  const { alg, typ } = header;
+/**
+ * The header rules every credential JWT obeys, checked before any key is touched: an allow-listed
+ * asymmetric `alg` (an HMAC "verified" with a public key as its secret is the classic algorithm-confusion
+ * forgery, and `none` is no signature), and no `crit` or `b64` (extensions we do not implement must not
+ * be silently ignored, RFC 7515 §4.1.11, and RFC 7797's unencoded payload would change what was signed).
+ */
+export function checkJwsHeader(header: Record<string, unknown>): AllowedAlg {
+  const { alg } = header;
   if (typeof alg !== 'string' || !(ALLOWED_ALGS as readonly string[]).includes(alg)) {
     throw new VcJwtError(
       'unsupported_alg',
       `Algorithm ${JSON.stringify(alg)} is not accepted; accepted: ${ALLOWED_ALGS.join(', ')}.`,
     );
   }
-  if (typ !== VC_JWT_TYP && typ !== `application/${VC_JWT_TYP}`) {
-    throw new VcJwtError('malformed_jwt', `The JWS typ must be ${VC_JWT_TYP}.`);
-  }
-  // Extensions we do not implement must not be silently ignored (RFC 7515 §4.1.11), and RFC 7797's
-  // unencoded payload would change what was signed.
   if (header.crit !== undefined || header.b64 !== undefined) {
     throw new VcJwtError('malformed_jwt', 'JWS header parameters crit and b64 are not supported.');
+  }
+  return alg as AllowedAlg;
+}
+
+/** `checkJwsHeader` plus the VC-JOSE-COSE rules: typ `vc+jwt` and a kid. */
+function checkHeader(header: Record<string, unknown>): AllowedAlg {
+  const alg = checkJwsHeader(header);
+  const { typ } = header;
+  if (typ !== VC_JWT_TYP && typ !== `application/${VC_JWT_TYP}`) {
+    throw new VcJwtError('malformed_jwt', `The JWS typ must be ${VC_JWT_TYP}.`);
   }
   if (typeof header.kid !== 'string' || header.kid === '') {
     throw new VcJwtError('unknown_kid', 'The JWS header names no kid.');
   }
-  return alg as AllowedAlg;
+  return alg;
 }
 
 function absoluteKid(kid: unknown, issuer: string): string {

@@ -3,11 +3,24 @@
  * (a lock in shared state, so across instances too), no flow while another's job is unfinished, a new
  * attempt after a failed job, and the account row changed only once its job is confirmed on chain.
  */
+import type { ChainConnection } from '../chain/index.ts';
 import type { ChainJobView, ChainOutbox } from '../chain/outbox.ts';
 import { ConflictError, ServiceUnavailableError, TrustgateError } from '../errors.ts';
 import type { Account, Accounts } from '../identity/accounts.ts';
+import type { IdentityAgent } from '../identity/agent.ts';
 import type { EphemeralState } from '../state/types.ts';
 import type { Store } from '../store/index.ts';
+
+/** What the account flows (take ownership, DID operations, deactivation) work with. */
+export interface AccountFlowDeps {
+  accounts: Accounts;
+  accountJobs: AccountJobs;
+  agent: IdentityAgent;
+  chain: ChainConnection;
+  outbox: ChainOutbox;
+  /** How long a request waits for its job to be mined before answering (default 20 s). */
+  waitMs?: number;
+}
 
 const LOCK_TTL_MS = 60_000;
 const UNFINISHED = ['pending', 'sent'];
@@ -57,8 +70,18 @@ export class AccountJobs {
     return `${prefix}#${attempts + 1}`;
   }
 
-  /** 409 `chain_job_pending` while a job of another flow of this account is unfinished. */
-  async assertNoOtherPending(accountId: string, ownPrefix: string): Promise<void> {
+  /**
+   * Whether a new flow (its jobs keyed under `ownPrefix`) may start on `account`: 409
+   * `account_deactivated` for a deactivated account, `chain_job_pending` while another flow's job is
+   * unfinished.
+   */
+  async assertCanStart(account: Account, ownPrefix: string): Promise<void> {
+    if (account.status !== 'active')
+      throw new ConflictError('account_deactivated', 'The account is deactivated.');
+    await this.assertNoOtherPending(account.id, ownPrefix);
+  }
+
+  private async assertNoOtherPending(accountId: string, ownPrefix: string): Promise<void> {
     const other = await this.store.db.chainJob.findFirst({
       where: {
         idempotencyKey: { startsWith: accountJobPrefix(accountId) },

@@ -10,26 +10,14 @@
  *   5. awaitChange      once confirmed, the account is deactivated
  */
 import { getAddress, ZeroAddress } from 'ethers';
-import type { ChainConnection } from '../chain/index.ts';
-import type { ChainJobView, ChainOutbox } from '../chain/outbox.ts';
+import type { ChainJobView } from '../chain/outbox.ts';
 import type { DirectOp } from '../chain/registry-ops.ts';
-import { ConflictError } from '../errors.ts';
-import type { Account, Accounts } from '../identity/accounts.ts';
-import type { IdentityAgent } from '../identity/agent.ts';
-import { type AccountJobs, accountJobPrefix } from './account-jobs.ts';
+import type { Account } from '../identity/accounts.ts';
+import { type AccountFlowDeps, accountJobPrefix } from './account-jobs.ts';
 import { signedOpForAccount } from './registry-signing.ts';
 
-export interface DeactivateDeps {
-  accounts: Accounts;
-  accountJobs: AccountJobs;
-  agent: IdentityAgent;
-  chain: ChainConnection;
-  outbox: ChainOutbox;
-  waitMs?: number;
-}
-
 export async function deactivateAccount(
-  deps: DeactivateDeps,
+  deps: AccountFlowDeps,
   account: Account,
   ownerSignature?: { nonce: string; signature: string },
 ): Promise<{ job: ChainJobView; complete: boolean }> {
@@ -43,9 +31,7 @@ export async function deactivateAccount(
     };
     const started = await jobs.latest(base);
     if (started && started.status !== 'failed') return finish(started);
-    if (account.status !== 'active')
-      throw new ConflictError('account_deactivated', 'The account is deactivated.');
-    await jobs.assertNoOtherPending(account.id, base);
+    await jobs.assertCanStart(account, base);
 
     const change: DirectOp = {
       kind: 'changeOwner',

@@ -10,26 +10,15 @@
  *   4. enqueue         under the caller's idempotency key; verified on chain before any gas is spent
  */
 import { getAddress } from 'ethers';
-import type { ChainConnection } from '../chain/index.ts';
-import type { ChainJobView, ChainOutbox } from '../chain/outbox.ts';
+import type { ChainJobView } from '../chain/outbox.ts';
 import { type DirectOp, parseRegistryOp } from '../chain/registry-ops.ts';
-import { ConflictError } from '../errors.ts';
-import type { Account, Accounts } from '../identity/accounts.ts';
-import type { IdentityAgent } from '../identity/agent.ts';
-import { type AccountJobs, accountJobPrefix } from './account-jobs.ts';
+import type { Account } from '../identity/accounts.ts';
+import { type AccountFlowDeps, accountJobPrefix } from './account-jobs.ts';
 import { signedOpForAccount } from './registry-signing.ts';
 
 /** The operations a person may run on their DID through this flow (owner changes have their own). */
 export const DID_OPERATIONS = ['addDelegate', 'revokeDelegate', 'setAttribute', 'revokeAttribute'] as const;
 export type DidOperation = (typeof DID_OPERATIONS)[number];
-
-export interface DidOperationDeps {
-  accounts: Accounts;
-  accountJobs: AccountJobs;
-  agent: IdentityAgent;
-  chain: ChainConnection;
-  outbox: ChainOutbox;
-}
 
 export interface DidOperationRequest {
   operation: DidOperation;
@@ -42,7 +31,7 @@ export interface DidOperationRequest {
 }
 
 export async function runDidOperation(
-  deps: DidOperationDeps,
+  deps: AccountFlowDeps,
   account: Account,
   request: DidOperationRequest,
 ): Promise<ChainJobView> {
@@ -51,9 +40,7 @@ export async function runDidOperation(
   return jobs.exclusive(account.id, async () => {
     const existing = await deps.outbox.getByKey(key);
     if (existing) return existing;
-    if (account.status !== 'active')
-      throw new ConflictError('account_deactivated', 'The account is deactivated.');
-    await jobs.assertNoOtherPending(account.id, `${accountJobPrefix(account.id)}op:`);
+    await jobs.assertCanStart(account, `${accountJobPrefix(account.id)}op:`);
 
     const direct = parseRegistryOp(request.operation, {
       ...request.args,

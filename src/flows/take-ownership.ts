@@ -14,26 +14,14 @@
  * Requests answer 202 with the jobs; sending the same request again resumes (or reports completion).
  */
 import { getAddress } from 'ethers';
-import type { ChainConnection } from '../chain/index.ts';
-import type { ChainJobView, ChainOutbox } from '../chain/outbox.ts';
+import type { ChainJobView } from '../chain/outbox.ts';
 import { ConflictError } from '../errors.ts';
-import type { Account, Accounts } from '../identity/accounts.ts';
-import type { IdentityAgent } from '../identity/agent.ts';
-import { type AccountJobs, accountJobPrefix } from './account-jobs.ts';
+import type { Account } from '../identity/accounts.ts';
+import { type AccountFlowDeps, accountJobPrefix } from './account-jobs.ts';
 import { signWithManagedOwner } from './registry-signing.ts';
 
 /** How long Trustgate's delegate stays valid after the owner changes (the new owner can renew it). */
 export const DELEGATE_VALIDITY_S = 365 * 86_400;
-
-export interface TakeOwnershipDeps {
-  accounts: Accounts;
-  accountJobs: AccountJobs;
-  agent: IdentityAgent;
-  chain: ChainConnection;
-  outbox: ChainOutbox;
-  /** How long a request waits for each job to be mined before answering (default 20 s). */
-  waitMs?: number;
-}
 
 export interface TakeOwnershipResult {
   /** Whether the change of owner is enqueued. */
@@ -48,7 +36,7 @@ export interface TakeOwnershipResult {
  * job is about to be created (a resumed flow already proved it).
  */
 export async function takeOwnership(
-  deps: TakeOwnershipDeps,
+  deps: AccountFlowDeps,
   account: Account,
   wallet: string,
   proveWallet: () => Promise<void>,
@@ -73,14 +61,12 @@ export async function takeOwnership(
     const started = await jobs.latest(`${base}owner`);
     if (started && started.status !== 'failed') return finish(started, await jobs.latest(`${base}delegate`));
 
-    if (account.status !== 'active')
-      throw new ConflictError('account_deactivated', 'The account is deactivated.');
+    await jobs.assertCanStart(account, base);
     if (account.custody !== 'managed') {
       throw new ConflictError('not_managed', 'The DID is already owned by the person’s own wallet.');
     }
     if (newOwner === identity)
       throw new ConflictError('invalid_owner', 'The new owner must be another address.');
-    await jobs.assertNoOtherPending(account.id, base);
     const kid = await deps.accounts.managedKid(account);
 
     let delegate = await jobs.latest(`${base}delegate`);
