@@ -95,6 +95,28 @@ export const configSchema = z.object({
   TRUST_PROXY: z.string().default('false').meta({
     description: 'Express trust-proxy setting: false, loopback, or a comma-separated list of CIDRs.',
   }),
+  RP_NAME: z
+    .string()
+    .trim()
+    .min(1)
+    .max(64)
+    .default('Trustgate')
+    .meta({ description: 'Name people see in their passkey prompts (WebAuthn relying party name).' }),
+  ATTESTATION_ROOTS_DIR: optionalString.meta({
+    description:
+      'Directory of trusted attestation root certificates (*.pem; a subdirectory named after a format, e.g. tpm/, applies to that format only).',
+  }),
+  MDS_BLOB: optionalString.meta({
+    description:
+      'FIDO Metadata Service (MDS3) BLOB: a file path or an https URL; its signature chain is verified.',
+  }),
+  MDS_ROOT_CERTS: optionalString.meta({
+    description:
+      'Comma-separated PEM files trusted to sign the MDS BLOB (default: the FIDO roots that ship with SimpleWebAuthn, GlobalSign Root CA - R3 and Root R46).',
+  }),
+  AUTH_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(60).meta({
+    description: 'Sign-in, sign-up and step-up attempts allowed per IP address per minute (0: no limit).',
+  }),
   BODY_LIMIT: z
     .string()
     .regex(/^\d+(b|kb|mb)$/i, 'a size such as 100kb')

@@ -16,17 +16,27 @@ import { StatusListPublisher } from './credentials/status-publication.ts';
 import { subjectOf, verifyCredential } from './credentials/verify.ts';
 import { loadKeyRing } from './crypto/master-key.ts';
 import { StartupError } from './errors.ts';
+import { builtInAttestationRoots, builtInMdsRoots } from './factors/attestation/built-in-roots.ts';
+import { AttestationTrustStore } from './factors/attestation/trust-store.ts';
+import { PasskeyFactor } from './factors/passkey.ts';
+import { RecoveryCodes } from './factors/recovery-codes.ts';
+import { TotpFactor } from './factors/totp.ts';
 import { AccountJobs } from './flows/account-jobs.ts';
+import { type AuthDeps, DEFAULT_AUTH_LIMITS } from './flows/auth-context.ts';
 import { createApp } from './http/app.ts';
 import { createMetrics } from './http/metrics.ts';
 import { accountRoutes } from './http/routes/accounts.ts';
+import { authRoutes } from './http/routes/auth.ts';
 import { chainJobRoutes } from './http/routes/chain-jobs.ts';
 import { homeRoutes } from './http/routes/home.ts';
 import { identifierRoutes } from './http/routes/identifiers.ts';
+import { meFactorRoutes } from './http/routes/me-factors.ts';
 import { opsRoutes } from './http/routes/ops.ts';
+import { pageRoutes } from './http/routes/pages.ts';
 import { statusRoutes } from './http/routes/status.ts';
 import { vcApiRoutes } from './http/routes/vc-api.ts';
 import type { Route } from './http/routes.ts';
+import { SessionEdge } from './http/session-auth.ts';
 import { AccountTokens } from './identity/account-tokens.ts';
 import { Accounts } from './identity/accounts.ts';
 import { createIdentityAgent, type IdentityAgent } from './identity/agent.ts';
@@ -35,6 +45,9 @@ import { DidResolverService, ethrNetworkOf } from './identity/resolver/index.ts'
 import type { Logger } from './log.ts';
 import { createSafeFetch, type SafeFetchOptions } from './net/safe-fetch.ts';
 import { fromRoot } from './paths.ts';
+import { allowAtComputedLevel } from './policy/decision.ts';
+import { RateLimiter } from './security/rate-limit.ts';
+import { Sessions } from './sessions/sessions.ts';
 import { createState } from './state/index.ts';
 import type { EphemeralState } from './state/types.ts';
 import { openStore, type Store } from './store/index.ts';
@@ -142,11 +155,47 @@ export async function startService(config: Config, options: ServiceOptions): Pro
       return { ...result, subject: subjectOf(result.credential) };
     });
 
+    // Sign-in: factors, sessions, the decision point and the limits, shared by the flows.
+    const trust = await AttestationTrustStore.load({
+      builtInRoots: builtInAttestationRoots(),
+      builtInMdsRootPems: builtInMdsRoots(),
+      ...(config.ATTESTATION_ROOTS_DIR ? { rootsDir: config.ATTESTATION_ROOTS_DIR } : {}),
+      ...(config.MDS_BLOB ? { mdsBlob: config.MDS_BLOB } : {}),
+      ...(config.MDS_ROOT_CERTS ? { mdsRoots: config.MDS_ROOT_CERTS.split(',').map((p) => p.trim()) } : {}),
+    }).catch((err: Error) => {
+      throw new StartupError(`The attestation trust store could not be loaded: ${err.message}`);
+    });
+    if (trust.mds?.stale) log.warn('the FIDO metadata BLOB is past its nextUpdate date: refresh MDS_BLOB');
+    const publicUrl = new URL(config.PUBLIC_URL);
+    const sessions = new Sessions(store);
+    const auth: AuthDeps = {
+      store,
+      accounts,
+      sessions,
+      passkeys: new PasskeyFactor({
+        store,
+        state,
+        trust,
+        rp: { id: publicUrl.hostname, name: config.RP_NAME, origin: publicUrl.origin },
+      }),
+      totp: new TotpFactor({ store, keys, state, issuerName: config.RP_NAME }),
+      recoveryCodes: new RecoveryCodes({ store }),
+      didAuth,
+      decisions: allowAtComputedLevel,
+      limiter: new RateLimiter(state),
+      limits: {
+        ...DEFAULT_AUTH_LIMITS,
+        perIp: { max: config.AUTH_RATE_LIMIT_PER_MINUTE, windowMs: 60_000 },
+      },
+    };
+    const edge = new SessionEdge({ store, sessions, publicUrl: config.PUBLIC_URL });
+
     let draining = false;
     const metrics = config.METRICS_ENABLED ? createMetrics() : undefined;
     const routes: Route[] = [];
     routes.push(
       ...homeRoutes({ publicUrl: config.PUBLIC_URL, version }),
+      ...pageRoutes({ store, publicUrl: config.PUBLIC_URL }),
       ...opsRoutes({
         readiness: [
           { name: 'database', check: () => store.ping() },
@@ -176,6 +225,8 @@ export async function startService(config: Config, options: ServiceOptions): Pro
         tokens,
         publicUrl: config.PUBLIC_URL,
       }),
+      ...authRoutes({ auth, edge, publicUrl: config.PUBLIC_URL }),
+      ...meFactorRoutes({ auth, edge }),
       ...(options.extraRoutes ?? []),
     );
     const app = createApp({

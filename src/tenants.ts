@@ -23,10 +23,32 @@ export async function ensureDefaultTenant(store: Store): Promise<void> {
   }
 }
 
+/**
+ * How long a tenant row is reused before it is read again. Every request names its tenant, and the
+ * row changes rarely (settings, policy): a short cache saves a query per request, and a change reaches
+ * every instance within this delay.
+ */
+export const TENANT_CACHE_MS = 2_000;
+
+const cache = new WeakMap<Store, Map<string, { tenant: Tenant; readAtMs: number }>>();
+
 /** The tenant with `slug`, or 404 (the same answer as for any unknown resource). */
 export async function findTenant(store: Store, slug: string): Promise<Tenant> {
+  let bySlug = cache.get(store);
+  if (!bySlug) {
+    bySlug = new Map();
+    cache.set(store, bySlug);
+  }
+  const hit = bySlug.get(slug);
+  const nowMs = Date.now();
+  if (hit && nowMs - hit.readAtMs < TENANT_CACHE_MS) return hit.tenant;
   const tenant = await store.db.tenant.findUnique({ where: { slug } });
-  if (!tenant) throw new NotFoundError('No such tenant.');
+  if (!tenant) {
+    bySlug.delete(slug);
+    throw new NotFoundError('No such tenant.');
+  }
+  if (bySlug.size > 10_000) bySlug.clear();
+  bySlug.set(slug, { tenant, readAtMs: nowMs });
   return tenant;
 }
 

@@ -19,6 +19,7 @@ import type { Logger } from '../log.ts';
 import type { Metrics } from './metrics.ts';
 import { sendProblem } from './problem.ts';
 import { allowedMethods, mountRoutes, type Route } from './routes.ts';
+import { staticAssets } from './static-assets.ts';
 
 export interface AppOptions {
   log: Logger;
@@ -100,6 +101,9 @@ export function createApp(options: AppOptions): Express {
     next();
   };
   app.use('/api', noStore);
+  // Tenant APIs answer about sessions, factors and accounts: never cached.
+  app.use('/t', noStore);
+  app.use(staticAssets());
 
   const router = express.Router({ strict: false, caseSensitive: true });
   mountRoutes(router, options.routes, { bodyLimit: options.bodyLimit });

@@ -5,10 +5,17 @@
  */
 import { ConflictError, NotFoundError } from '../errors.ts';
 import type { Account } from '../store/generated/postgres/client.ts';
-import { isUniqueViolation, type Store } from '../store/index.ts';
+import { isUniqueViolation, type Store, type Tx } from '../store/index.ts';
 import { addressOfEthrDid, chainIdHex, createManagedDid, ethrDid, type IdentityAgent } from './agent.ts';
 
 export type { Account } from '../store/generated/postgres/client.ts';
+
+/** What a person chose at sign-up. */
+export interface AccountProfile {
+  username?: string;
+  displayName?: string;
+  userHandle?: string;
+}
 
 /** The public view of an account. */
 export interface AccountView {
@@ -46,19 +53,48 @@ export class Accounts {
     return m !== null && m[1]!.toLowerCase() === chainIdHex(this.chainId);
   }
 
-  /** Creates an account whose DID's controller key Trustgate holds (sealed under the master key). */
-  async createManaged(tenantId: string): Promise<Account> {
+  /**
+   * Creates an account whose DID's controller key Trustgate holds (sealed under the master key).
+   * `within` runs in the same transaction as the account row (a sign-up stores the passkey, the
+   * session and the event with it), so a failure leaves neither account nor orphan key behind.
+   */
+  async createManaged<T = void>(
+    tenantId: string,
+    profile: AccountProfile = {},
+    within?: (tx: Tx, account: Account) => Promise<T>,
+  ): Promise<{ account: Account; result: T }> {
     const managed = await createManagedDid(this.agent);
+    const data = {
+      tenantId,
+      did: managed.did,
+      address: managed.address,
+      custody: 'managed',
+      username: profile.username ?? null,
+      displayName: profile.displayName ?? null,
+      userHandle: profile.userHandle ?? null,
+    };
     try {
-      return await this.store.db.account.create({
-        data: { tenantId, did: managed.did, address: managed.address, custody: 'managed' },
+      return await this.store.tx(async (tx) => {
+        const account = await tx.account.create({ data });
+        const result = within ? await within(tx, account) : (undefined as T);
+        return { account, result };
       });
     } catch (err) {
       // Keep no orphan key behind a failed account creation.
       await this.agent.didManagerDelete({ did: managed.did }).catch(() => undefined);
       await this.agent.keyManagerDelete({ kid: managed.kid }).catch(() => undefined);
+      if (isUniqueViolation(err) && profile.username) {
+        throw new ConflictError('username_taken', 'This username is taken.');
+      }
       throw err;
     }
+  }
+
+  /** The account with this sign-in name in the tenant (names are compared lower-case). */
+  async findByUsername(tenantId: string, username: string): Promise<Account | null> {
+    return this.store.db.account.findUnique({
+      where: { tenantId_username: { tenantId, username: username.toLowerCase() } },
+    });
   }
 
   /** Creates an account for a did:ethr whose key the person proved to hold (their own wallet). */

@@ -1,5 +1,5 @@
 /**
- * Master key rotation: re-seals every envelope at rest (`PrivateKey`, `Secret`) that is not under the key
+ * Master key rotation: re-seals every envelope at rest (`PrivateKey`, `Secret`, `TotpFactor`) that is not under the key
  * ring's current master key, so the previous key can then be dropped.
  *
  * Safe while the service runs: each row is re-sealed on its own with a compare-and-set on the envelope it
@@ -10,6 +10,7 @@
  */
 import { KeyRing } from '../crypto/envelope.ts';
 import { secretContext } from '../crypto/secrets.ts';
+import { totpContext } from '../factors/totp.ts';
 import type { Store } from '../store/index.ts';
 import { privateKeyContext } from './veramo-stores.ts';
 
@@ -30,20 +31,23 @@ export interface RotationResult {
   masterKeyId: string;
   privateKeys: RotationCounts;
   secrets: RotationCounts;
+  totpSecrets: RotationCounts;
   /** Rows still not under the current key; 0 means the previous keys can be dropped. */
   remaining: number;
 }
 
 /** Test seam: runs after a row was read and re-sealed, before the compare-and-set writes it. */
 export interface RotationHooks {
-  beforeCompareAndSet?: (table: 'PrivateKey' | 'Secret', id: string) => Promise<void>;
+  beforeCompareAndSet?: (table: TableName, id: string) => Promise<void>;
 }
 
 const BATCH = 100;
 const MAX_ATTEMPTS = 5;
 
+type TableName = 'PrivateKey' | 'Secret' | 'TotpFactor';
+
 interface Table {
-  name: 'PrivateKey' | 'Secret';
+  name: TableName;
   /** Ids of rows not under `keyId`, after `cursor`, in id order. */
   pending(keyId: string, cursor: string | undefined): Promise<string[]>;
   read(id: string): Promise<{ masterKeyId: string; envelope: Uint8Array; context: string } | null>;
@@ -116,6 +120,36 @@ function secretTable(store: Store): Table {
   };
 }
 
+function totpTable(store: Store): Table {
+  const db = store.db;
+  return {
+    name: 'TotpFactor',
+    pending: async (keyId, cursor) =>
+      (
+        await db.totpFactor.findMany({
+          where: { masterKeyId: { not: keyId }, ...(cursor !== undefined ? { id: { gt: cursor } } : {}) },
+          orderBy: { id: 'asc' },
+          take: BATCH,
+          select: { id: true },
+        })
+      ).map((r) => r.id),
+    read: async (id) => {
+      const row = await db.totpFactor.findUnique({ where: { id } });
+      // Same context as src/factors/totp.ts seals with.
+      return row && { masterKeyId: row.masterKeyId, envelope: row.envelope, context: totpContext(row.id) };
+    },
+    swap: async (id, expected, envelope, keyId) =>
+      (
+        await db.totpFactor.updateMany({
+          where: { id, envelope: { equals: new Uint8Array(expected) } },
+          data: { envelope: new Uint8Array(envelope), masterKeyId: keyId },
+        })
+      ).count === 1,
+    countCurrent: (keyId) => db.totpFactor.count({ where: { masterKeyId: keyId } }),
+    countRemaining: (keyId) => db.totpFactor.count({ where: { masterKeyId: { not: keyId } } }),
+  };
+}
+
 // `contended`: rewritten concurrently on every attempt; left for the next run (it stays in `remaining`).
 type Outcome = 'resealed' | 'current' | 'unreadable' | 'gone' | 'contended';
 
@@ -172,7 +206,7 @@ async function rotateTable(table: Table, keys: KeyRing, hooks: RotationHooks): P
 }
 
 /**
- * Re-seals every `PrivateKey` and `Secret` envelope not under `keys.current` (opening it with any key the
+ * Re-seals every `PrivateKey`, `Secret` and `TotpFactor` envelope not under `keys.current` (opening it with any key the
  * ring holds). Run it after every instance seals under the new key; when `remaining` is 0, drop the old key.
  */
 export async function rotateMasterKey(
@@ -182,8 +216,10 @@ export async function rotateMasterKey(
 ): Promise<RotationResult> {
   const privateKeys = await rotateTable(privateKeyTable(store), keys, hooks);
   const secrets = await rotateTable(secretTable(store), keys, hooks);
+  const totpSecrets = await rotateTable(totpTable(store), keys, hooks);
   const remaining =
     (await privateKeyTable(store).countRemaining(keys.current.id)) +
-    (await secretTable(store).countRemaining(keys.current.id));
-  return { masterKeyId: keys.current.id, privateKeys, secrets, remaining };
+    (await secretTable(store).countRemaining(keys.current.id)) +
+    (await totpTable(store).countRemaining(keys.current.id));
+  return { masterKeyId: keys.current.id, privateKeys, secrets, totpSecrets, remaining };
 }

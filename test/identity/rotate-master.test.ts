@@ -1,5 +1,5 @@
 /**
- * Master key rotation (`npm run keys:rotate-master`): every private key and secret sealed under the old
+ * Master key rotation (`npm run keys:rotate-master`): every private key, secret and TOTP secret sealed under the old
  * key is re-sealed under the new one, after which the old key is no longer needed; a second run is a
  * no-op; a row rewritten concurrently is never clobbered; rows under an unknown key are reported, not lost.
  */
@@ -7,15 +7,18 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { generate } from 'otplib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { EnvelopeError, KeyRing, masterKeyFrom } from '../../src/crypto/envelope.ts';
 import { loadKeyRing } from '../../src/crypto/master-key.ts';
 import { getOrCreateSecret, readSecret } from '../../src/crypto/secrets.ts';
+import { TotpFactor } from '../../src/factors/totp.ts';
 import { rotateMasterKey } from '../../src/identity/keys-rotation.ts';
 import { PrismaPrivateKeyStore } from '../../src/identity/veramo-stores.ts';
 import { createLogger } from '../../src/log.ts';
 import { fromRoot } from '../../src/paths.ts';
+import { MemoryState } from '../../src/state/memory.ts';
 import { openStore, type Store } from '../../src/store/index.ts';
 import { applyMigrations } from '../../src/store/migrate.ts';
 import { type StoreWiring, storeWirings, useMigratedStore } from '../helpers/stores.ts';
@@ -81,6 +84,28 @@ function describeRotation(wiring: StoreWiring) {
       expect(await store.db.privateKey.count({ where: { masterKeyId: { not: newKey.id } } })).toBe(0);
       expect(await store.db.secret.count({ where: { masterKeyId: { not: newKey.id } } })).toBe(0);
       await expectReadableWith(store, newOnly, seeded);
+    });
+
+    it('re-seals TOTP secrets too: the factor verifies with the new key alone', async () => {
+      const tenant = await store.db.tenant.upsert({
+        where: { slug: 'rotation' },
+        create: { slug: 'rotation', displayName: 'Rotation' },
+        update: {},
+      });
+      const account = await store.db.account.create({
+        data: { tenantId: tenant.id, did: `did:ethr:0x7a69:0x${hex(20)}`, address: `0x${hex(20)}` },
+      });
+      const state = new MemoryState();
+      const before = new TotpFactor({ store, keys: oldRing, state });
+      const { secret } = await before.startEnrolment(account, 'Rotation');
+      await before.confirmEnrolment(account, await generate({ secret }));
+
+      const result = await rotateMasterKey(store, bothRing);
+      expect(result.totpSecrets).toMatchObject({ resealed: 1, unreadable: 0 });
+      expect(result.remaining).toBe(0);
+      const after = new TotpFactor({ store, keys: newOnly, state });
+      const next = await generate({ secret, epoch: Math.floor(Date.now() / 1000) + 30 });
+      expect((await after.verify(account, next)).kind).toBe('totp');
     });
 
     it('is a no-op when run again', async () => {

@@ -157,7 +157,7 @@ export function accountRoutes(deps: AccountRouteDeps): Route[] {
       },
       handler: async ({ params, body }) => {
         const tenant = await findTenant(deps.store, params.tenant);
-        if (!body.proof) return issueToken(await deps.accounts.createManaged(tenant.id), 'created');
+        if (!body.proof) return issueToken((await deps.accounts.createManaged(tenant.id)).account, 'created');
         const { did, method } = await deps.didAuth.verify(body.proof, audience(params.tenant));
         return issueToken(await deps.accounts.createSelfCustody(tenant.id, did), method);
       },

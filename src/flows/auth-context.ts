@@ -1,0 +1,209 @@
+/**
+ * What the sign-in flows share: their dependencies, the attempt's context, a tiny pipeline runner (each
+ * flow is a table of named steps, read top to bottom), and the steps several flows use.
+ */
+import { recordEvent } from '../audit/events.ts';
+import { TrustgateError } from '../errors.ts';
+import { type Assurance, assuranceOf } from '../factors/assurance.ts';
+import type { PasskeyFactor } from '../factors/passkey.ts';
+import type { RecoveryCodes } from '../factors/recovery-codes.ts';
+import type { TotpFactor } from '../factors/totp.ts';
+import type { FactorProof } from '../factors/types.ts';
+import type { Accounts } from '../identity/accounts.ts';
+import type { DidAuthenticator } from '../identity/did-auth.ts';
+import type { Action, Decision, DecisionPoint } from '../policy/decision.ts';
+import type { Limit, RateLimiter } from '../security/rate-limit.ts';
+import type { ActiveSession, Sessions } from '../sessions/sessions.ts';
+import type { Account, Passkey, Tenant } from '../store/generated/postgres/client.ts';
+import type { Store, Tx } from '../store/index.ts';
+
+/** Limits per source address and per account (shared state: they hold across instances). */
+export interface AuthLimits {
+  /** Sign-in, sign-up and step-up attempts per IP address. */
+  perIp: Limit;
+  /** Recovery attempts per IP address and per username. */
+  recoveryPerIp: Limit;
+  recoveryPerUsername: Limit;
+}
+
+export const DEFAULT_AUTH_LIMITS: AuthLimits = {
+  perIp: { max: 60, windowMs: 60_000 },
+  recoveryPerIp: { max: 10, windowMs: 15 * 60_000 },
+  recoveryPerUsername: { max: 5, windowMs: 15 * 60_000 },
+};
+
+export interface AuthDeps {
+  store: Store;
+  accounts: Accounts;
+  sessions: Sessions;
+  passkeys: PasskeyFactor;
+  totp: TotpFactor;
+  recoveryCodes: RecoveryCodes;
+  didAuth: DidAuthenticator;
+  decisions: DecisionPoint;
+  limiter: RateLimiter;
+  limits: AuthLimits;
+}
+
+/** Who is attempting what, from where. */
+export interface Attempt {
+  tenant: Tenant;
+  /** Hash of the browser's flow cookie (binds WebAuthn challenges before there is a session). */
+  binding: string;
+  ip?: string;
+  userAgent?: string;
+}
+
+/** A signed-in result: the account and its new session (the token goes into the cookie). */
+export interface SignedIn {
+  account: Account;
+  token: string;
+  session: ActiveSession;
+  decision: Decision;
+}
+
+/** One named step of a flow. */
+export type Step<C> = readonly [name: string, run: (ctx: C) => Promise<void> | void];
+
+/** Runs the steps in order; the first that throws ends the flow. */
+export async function runSteps<C>(steps: ReadonlyArray<Step<C>>, ctx: NoInfer<C>): Promise<C> {
+  for (const [, run] of steps) await run(ctx);
+  return ctx;
+}
+
+/** The fields every sign-in pipeline fills in. */
+export interface SignInState {
+  attempt: Attempt;
+  account?: Account;
+  proofs: FactorProof[];
+  assurance?: Assurance;
+  decision?: Decision;
+  result?: SignedIn;
+}
+
+export class AccessDeniedError extends TrustgateError {
+  constructor(reasons: string[]) {
+    super('access_denied', 403, 'Access denied', 'This sign-in was refused by policy.', {
+      extensions: { reasons },
+    });
+  }
+}
+
+// ---- Steps shared by several flows ----
+
+/** Counts the attempt against its source address's limit (`which` names the limit and its counter). */
+export const limitByIp =
+  (deps: AuthDeps, which: 'perIp' | 'recoveryPerIp' = 'perIp') =>
+  async (ctx: { attempt: Attempt }) => {
+    await deps.limiter.consume(`${which}:${ctx.attempt.ip ?? 'unknown'}`, deps.limits[which]);
+  };
+
+export const assess = (ctx: SignInState) => {
+  ctx.assurance = assuranceOf(ctx.proofs);
+};
+
+/** Asks the decision point; a refusal ends the flow (and is recorded). */
+export const decide = (deps: AuthDeps, action: Action) => async (ctx: SignInState) => {
+  const decision = await deps.decisions.decide({
+    tenantId: ctx.attempt.tenant.id,
+    ...(ctx.account ? { accountId: ctx.account.id } : {}),
+    action,
+    assurance: ctx.assurance!,
+    context: { ip: ctx.attempt.ip, userAgent: ctx.attempt.userAgent },
+  });
+  ctx.decision = decision;
+  if (decision.outcome === 'deny') {
+    await recordEvent(deps.store.db, {
+      tenantId: ctx.attempt.tenant.id,
+      accountId: ctx.account?.id,
+      type: `${action}.denied`,
+      detail: { reasons: decision.reasons },
+      ip: ctx.attempt.ip,
+    });
+    throw new AccessDeniedError(decision.reasons);
+  }
+};
+
+export const requireActiveAccount = (ctx: { account?: Account }) => {
+  if (ctx.account?.status !== 'active') {
+    throw new TrustgateError('account_inactive', 403, 'Account inactive', 'This account is deactivated.');
+  }
+};
+
+/** Opens the session and records the event in one transaction. */
+export const openSession =
+  (deps: AuthDeps, eventType: string, options: { mustEnrolPasskey?: boolean; endOthers?: string } = {}) =>
+  async (ctx: SignInState) => {
+    const account = ctx.account!;
+    ctx.result = await deps.store.tx(async (tx) => {
+      if (options.endOthers) await deps.sessions.endOthers(account.id, undefined, options.endOthers, tx);
+      const opened = await openWithin(deps, tx, ctx, account, options.mustEnrolPasskey);
+      await recordEvent(tx, signInEvent(ctx, account, eventType));
+      return opened;
+    });
+  };
+
+export async function openWithin(
+  deps: AuthDeps,
+  tx: Tx,
+  ctx: SignInState,
+  account: Account,
+  mustEnrolPasskey = false,
+): Promise<SignedIn> {
+  const { token, session } = await deps.sessions.open(
+    {
+      tenantId: account.tenantId,
+      accountId: account.id,
+      proofs: ctx.proofs,
+      mustEnrolPasskey,
+      userAgent: ctx.attempt.userAgent,
+      ip: ctx.attempt.ip,
+    },
+    tx,
+  );
+  return { account, token, session, decision: ctx.decision! };
+}
+
+export function signInEvent(ctx: SignInState, account: Account, type: string) {
+  const attestation = ctx.proofs.find((p) => p.attestation)?.attestation;
+  return {
+    tenantId: account.tenantId,
+    accountId: account.id,
+    type,
+    ip: ctx.attempt.ip,
+    detail: {
+      aal: ctx.assurance?.aal,
+      amr: ctx.assurance?.amr,
+      factors: ctx.proofs.map((p) => p.kind),
+      passkeyId: ctx.proofs.find((p) => p.passkeyId)?.passkeyId,
+      decision: ctx.decision?.outcome,
+      ...(attestation ? { attestation } : {}),
+      userAgent: ctx.attempt.userAgent,
+    },
+  };
+}
+
+/** Records a suspected clone (a counter that went backwards) as a risk event. */
+export const recordClone = (deps: AuthDeps, attempt: Attempt) => async (passkey: Passkey, seen: number) => {
+  await recordEvent(deps.store.db, {
+    tenantId: passkey.tenantId,
+    accountId: passkey.accountId,
+    type: 'passkey.counter_regression',
+    ip: attempt.ip,
+    detail: { passkeyId: passkey.id, storedCounter: Number(passkey.counter), seenCounter: seen },
+  });
+};
+
+/** Sign-in names: 3 to 64 of a-z 0-9 . _ - @ +, compared lower-case. */
+export function normaliseUsername(raw: string): string {
+  const username = raw.trim().toLowerCase();
+  if (!/^[a-z0-9._@+-]{3,64}$/.test(username)) {
+    throw new TrustgateError(
+      'invalid_username',
+      400,
+      'Invalid username',
+      'A username has 3 to 64 characters: letters, digits and . _ - @ +.',
+    );
+  }
+  return username;
+}

@@ -1,0 +1,154 @@
+/**
+ * Sign in with a passkey (discoverable, or conditional UI) or with a DID signature. Either way the
+ * same pipeline: verify the factor, find the account, compute the assurance, ask the decision point,
+ * open a new session (a fresh id: a session id planted before sign-in is never promoted) and record
+ * the event with it.
+ */
+import type {
+  AuthenticationResponseJSON,
+  PublicKeyCredentialRequestOptionsJSON,
+} from '@simplewebauthn/server';
+import { recordEvent } from '../audit/events.ts';
+import { TrustgateError } from '../errors.ts';
+import type { FactorProof } from '../factors/types.ts';
+import type { DidChallenge, DidChallengeAnswer } from '../identity/did-auth.ts';
+import {
+  type Attempt,
+  type AuthDeps,
+  assess,
+  decide,
+  limitByIp,
+  openSession,
+  recordClone,
+  requireActiveAccount,
+  runSteps,
+  type SignedIn,
+  type SignInState,
+  type Step,
+} from './auth-context.ts';
+
+/** Options for a discoverable passkey sign-in (no username asked: nothing to enumerate). */
+export async function passkeySignInOptions(
+  deps: AuthDeps,
+  attempt: Attempt,
+): Promise<PublicKeyCredentialRequestOptionsJSON> {
+  await limitByIp(deps)({ attempt });
+  return deps.passkeys.authenticationOptions({
+    purpose: 'sign_in',
+    tenantId: attempt.tenant.id,
+    binding: attempt.binding,
+  });
+}
+
+interface PasskeyState extends SignInState {
+  response: AuthenticationResponseJSON;
+}
+
+export async function signInWithPasskey(
+  deps: AuthDeps,
+  attempt: Attempt,
+  response: AuthenticationResponseJSON,
+): Promise<SignedIn> {
+  // biome-ignore format: the pipeline reads as a table
+  const steps: ReadonlyArray<Step<PasskeyState>> = [
+    ['limit by IP',         limitByIp(deps)],
+    ['verify assertion',    verifyAssertion(deps)],
+    ['active account',      requireActiveAccount],
+    ['assess assurance',    assess],
+    ['decide',              decide(deps, 'sign_in')],
+    ['open session',        openSession(deps, 'signin.succeeded')],
+  ];
+  const ctx = await runSteps(steps, { attempt, proofs: [], response }).catch(
+    failed(deps, attempt, 'passkey'),
+  );
+  return ctx.result!;
+}
+
+const verifyAssertion = (deps: AuthDeps) => async (ctx: PasskeyState) => {
+  const { account, proof } = await deps.passkeys.verifyAuthentication(
+    { purpose: 'sign_in', tenantId: ctx.attempt.tenant.id, binding: ctx.attempt.binding },
+    ctx.response,
+    recordClone(deps, ctx.attempt),
+  );
+  ctx.account = account;
+  // A discoverable credential returns its user handle: it must be this account's.
+  const handle = ctx.response.response.userHandle;
+  if (handle && handle !== ctx.account?.userHandle) {
+    throw new TrustgateError(
+      'invalid_response',
+      401,
+      'Passkey verification failed',
+      'The user handle does not match.',
+    );
+  }
+  ctx.proofs.push(proof);
+};
+
+/** A DID sign-in challenge (the answer is a JWT or an EIP-191 signature). */
+export async function didSignInChallenge(
+  deps: AuthDeps,
+  attempt: Attempt,
+  audience: string,
+): Promise<DidChallenge> {
+  await limitByIp(deps)({ attempt });
+  return deps.didAuth.challenge(audience);
+}
+
+interface DidState extends SignInState {
+  answer: DidChallengeAnswer;
+  audience: string;
+}
+
+export async function signInWithDid(
+  deps: AuthDeps,
+  attempt: Attempt,
+  answer: DidChallengeAnswer,
+  audience: string,
+): Promise<SignedIn> {
+  // biome-ignore format: the pipeline reads as a table
+  const steps: ReadonlyArray<Step<DidState>> = [
+    ['limit by IP',         limitByIp(deps)],
+    ['verify DID proof',    verifyDidProof(deps)],
+    ['active account',      requireActiveAccount],
+    ['assess assurance',    assess],
+    ['decide',              decide(deps, 'sign_in')],
+    ['open session',        openSession(deps, 'signin.succeeded')],
+  ];
+  const ctx = await runSteps(steps, { attempt, proofs: [], answer, audience }).catch(
+    failed(deps, attempt, 'did'),
+  );
+  return ctx.result!;
+}
+
+/** A DID signature proves possession of a software key: `pop` (RFC 8176), one factor. */
+export const DID_PROOF: FactorProof = {
+  kind: 'did',
+  amr: ['pop', 'swk'],
+  phishingResistant: false,
+  hardwareBound: false,
+  userVerified: false,
+};
+
+const verifyDidProof = (deps: AuthDeps) => async (ctx: DidState) => {
+  const { did } = await deps.didAuth.verify(ctx.answer, ctx.audience);
+  const account = await deps.accounts.findByDid(ctx.attempt.tenant.id, did);
+  if (!account) {
+    throw new TrustgateError('unknown_account', 401, 'Unknown account', 'No active account has this DID.');
+  }
+  ctx.account = account;
+  ctx.proofs.push(DID_PROOF);
+};
+
+/** Records a failed attempt (never its secrets) and rethrows. */
+const failed = (deps: AuthDeps, attempt: Attempt, factor: string) => async (err: unknown) => {
+  const code = err instanceof TrustgateError ? err.code : 'error';
+  if (code !== 'too_many_requests' && code !== 'access_denied') {
+    await recordEvent(deps.store.db, {
+      tenantId: attempt.tenant.id,
+      type: 'signin.failed',
+      ip: attempt.ip,
+      detail: { factor, code, userAgent: attempt.userAgent },
+    }).catch(() => undefined);
+  }
+  throw err;
+};

@@ -1,0 +1,132 @@
+/**
+ * Cookie sessions at the HTTP edge: who is asking (tenant, browser binding, session), and the
+ * cross-site request guard. Browsers send `Origin` on every cross-site POST (and `Sec-Fetch-Site`), so a
+ * state-changing request whose Origin is not this service's, or that a browser marks cross-site, is
+ * refused before anything runs. Together with JSON-only bodies (a form cannot send
+ * `application/json`) and SameSite cookies this stops cross-site form posts.
+ */
+import { createHash } from 'node:crypto';
+import type { Request, Response } from 'express';
+import { TrustgateError } from '../errors.ts';
+import type { Attempt } from '../flows/auth-context.ts';
+import { UnauthorizedError } from '../identity/account-tokens.ts';
+import {
+  type CookieNames,
+  clearCookie,
+  cookieNames,
+  flowId,
+  readCookie,
+  setCookie,
+} from '../sessions/cookies.ts';
+import type { ActiveSession, Sessions } from '../sessions/sessions.ts';
+import type { Account, Tenant } from '../store/generated/postgres/client.ts';
+import type { Store } from '../store/index.ts';
+import { findTenant } from '../tenants.ts';
+
+export class CrossSiteRequestError extends TrustgateError {
+  constructor() {
+    super(
+      'cross_site_request',
+      403,
+      'Cross-site request refused',
+      'This request did not come from this site.',
+    );
+  }
+}
+
+const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+export class SessionEdge {
+  readonly names: CookieNames;
+  private readonly origin: string;
+
+  constructor(private readonly deps: { store: Store; sessions: Sessions; publicUrl: string }) {
+    this.names = cookieNames(deps.publicUrl);
+    this.origin = new URL(deps.publicUrl).origin;
+  }
+
+  /** Refuses a state-changing request a browser sent from another site. */
+  assertSameSite(req: Request): void {
+    if (SAFE.has(req.method)) return;
+    const origin = req.headers.origin;
+    if (origin !== undefined) {
+      if (origin !== this.origin) throw new CrossSiteRequestError();
+      return;
+    }
+    const site = req.headers['sec-fetch-site'];
+    if (site !== undefined && site !== 'same-origin' && site !== 'none') throw new CrossSiteRequestError();
+  }
+
+  /** The tenant and attempt context of a sign-in request (sets the flow cookie when missing). */
+  async attempt(req: Request, res: Response, slug: string): Promise<Attempt> {
+    this.assertSameSite(req);
+    const tenant = await findTenant(this.deps.store, slug);
+    return this.attemptFor(req, res, tenant);
+  }
+
+  attemptFor(req: Request, res: Response, tenant: Tenant): Attempt {
+    const flow = flowId(req, res, this.names);
+    return {
+      tenant,
+      binding: createHash('sha256').update(`flow:${flow}`).digest('base64url'),
+      ...(req.ip ? { ip: req.ip } : {}),
+      ...(req.headers['user-agent'] ? { userAgent: String(req.headers['user-agent']).slice(0, 512) } : {}),
+    };
+  }
+
+  /** The live session of the request in `slug`'s tenant, with its account; 401 when there is none. */
+  async require(
+    req: Request,
+    res: Response,
+    slug: string,
+  ): Promise<{ attempt: Attempt; session: ActiveSession; account: Account }> {
+    this.assertSameSite(req);
+    const tenant = await findTenant(this.deps.store, slug);
+    const session = await this.deps.sessions.find(readCookie(req, this.names.session), tenant.id);
+    if (!session) throw new UnauthorizedError('Sign in first.');
+    const account = await this.deps.store.db.account.findUnique({ where: { id: session.row.accountId } });
+    if (account?.status !== 'active') throw new UnauthorizedError('The account is not active.');
+    return { attempt: this.attemptFor(req, res, tenant), session, account };
+  }
+
+  /** Sets the session cookie for a new or rotated session. */
+  setSession(res: Response, token: string, session: ActiveSession): void {
+    const maxAgeS = Math.max(1, Math.floor((session.row.absoluteExpiresAt.getTime() - Date.now()) / 1000));
+    setCookie(res, this.names, this.names.session, token, maxAgeS);
+  }
+
+  clearSession(res: Response): void {
+    clearCookie(res, this.names, this.names.session);
+  }
+
+  tokenOf(req: Request): string | undefined {
+    return readCookie(req, this.names.session);
+  }
+}
+
+/** The session as its owner sees it (never the token). */
+export function sessionView(session: ActiveSession) {
+  const row = session.row;
+  return {
+    id: row.publicId,
+    aal: session.assurance.aal,
+    acr: session.acr,
+    amr: session.assurance.amr,
+    factors: session.assurance.factors,
+    phr: session.assurance.phr,
+    phrh: session.assurance.phrh,
+    authTime: row.authTime.toISOString(),
+    idleExpiresAt: row.idleExpiresAt.toISOString(),
+    absoluteExpiresAt: row.absoluteExpiresAt.toISOString(),
+    mustEnrolPasskey: row.mustEnrolPasskey,
+  };
+}
+
+export function accountSummary(account: Account) {
+  return {
+    id: account.id,
+    did: account.did,
+    username: account.username,
+    displayName: account.displayName,
+  };
+}

@@ -1,0 +1,57 @@
+/**
+ * Browser assets at `/assets/`: the hosted pages' scripts and stylesheet from `web/assets/`, and
+ * SimpleWebAuthn's browser ESM build at `/assets/vendor/simplewebauthn/` (straight from node_modules,
+ * so there is no build step and no CDN).
+ *
+ * Read-only and conservative: GET and HEAD only, no directory listing or index files, no dotfiles,
+ * `send`'s root confinement against `..` traversal, and only `.js` files from the vendor folder.
+ * Anything not found falls through to the app's normal problem+json 404.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import express, { type RequestHandler, type Response } from 'express';
+import { fromRoot } from '../paths.ts';
+
+/** How long browsers may reuse an asset without asking (seconds). */
+export const ASSET_MAX_AGE_S = 300;
+
+/** The folder of the hosted pages' scripts and stylesheet. */
+export const webAssetsDir = fromRoot('web', 'assets');
+
+/** The folder of `@simplewebauthn/browser`'s ESM build (`index.js` with relative imports). */
+export function simpleWebAuthnDir(): string {
+  // The package's `require` entry is `script/index.js`; the ESM build sits next to it.
+  const entry = createRequire(import.meta.url).resolve('@simplewebauthn/browser');
+  const dir = join(dirname(entry), '..', 'esm');
+  if (!existsSync(join(dir, 'index.js')))
+    throw new Error(`@simplewebauthn/browser ESM build not found at ${dir}`);
+  return dir;
+}
+
+const staticOptions = {
+  dotfiles: 'deny',
+  index: false,
+  redirect: false,
+  fallthrough: true,
+  cacheControl: false,
+  setHeaders: (res: Response) => {
+    res.setHeader('Cache-Control', `public, max-age=${ASSET_MAX_AGE_S}`);
+  },
+} as const;
+
+/** Serves only JavaScript modules (not type declarations, source maps or package.json). */
+const onlyModules: RequestHandler = (req, _res, next) => {
+  if (/^\/[A-Za-z0-9/_-]+\.js$/.test(req.path) && !req.path.endsWith('.d.js')) return next();
+  next('router');
+};
+
+/** The `/assets/` router; mount it with `app.use(staticAssets())` before the declared routes. */
+export function staticAssets(): express.Router {
+  const router = express.Router({ caseSensitive: true, strict: true });
+  const vendor = express.Router({ caseSensitive: true, strict: true });
+  vendor.use(onlyModules, express.static(simpleWebAuthnDir(), staticOptions));
+  router.use('/assets/vendor/simplewebauthn', vendor);
+  router.use('/assets', express.static(webAssetsDir, staticOptions));
+  return router;
+}

@@ -1,0 +1,42 @@
+/**
+ * The one decision point every sign-in flow and sensitive action calls: given the attempt and the
+ * assurance it reached, allow, ask for more (step up), or refuse. The default allows at the computed
+ * level; the risk engine and the tenant's policy replace it without touching the flows.
+ */
+import type { Assurance, AssuranceRequirement } from '../factors/assurance.ts';
+
+/** What is being attempted. */
+export type Action =
+  | 'sign_up'
+  | 'sign_in'
+  | 'step_up'
+  | 'recover'
+  | 'factor.enrol'
+  | 'factor.remove'
+  | 'session.end';
+
+/** The attempt as the decision point sees it. */
+export interface Attempt {
+  tenantId: string;
+  /** Unknown for a failed identification. */
+  accountId?: string;
+  action: Action;
+  /** The assurance the attempt reached (of the session after it, for actions). */
+  assurance: Assurance;
+  /** Request context for risk signals. */
+  context: { ip?: string; userAgent?: string };
+}
+
+export type Decision =
+  | { outcome: 'allow'; reasons: string[] }
+  | { outcome: 'step_up'; required: AssuranceRequirement; reasons: string[] }
+  | { outcome: 'deny'; reasons: string[] };
+
+export interface DecisionPoint {
+  decide(attempt: Attempt): Promise<Decision>;
+}
+
+/** Allows every attempt at the level its factors reached. */
+export const allowAtComputedLevel: DecisionPoint = {
+  decide: async () => ({ outcome: 'allow', reasons: [] }),
+};

@@ -1,0 +1,224 @@
+/**
+ * Server-side browser sessions. The cookie carries a random 256-bit token; the database keeps only its
+ * SHA-256, so a database dump holds no usable session. Every instance reads the same rows, so ending a
+ * session takes effect everywhere at once.
+ *
+ * Rules enforced here:
+ *   - idle and absolute limits per assurance level (NIST SP 800-63B-4: AAL2 30 min idle / 12 h,
+ *     AAL3 15 min idle / 12 h); an expired session is ended on first sight;
+ *   - the token rotates whenever the session's level changes (sign-in, step-up): `elevate` ends the old
+ *     row and opens a new one, so a token captured before a step-up never carries the higher level;
+ *   - a factor change or recovery ends every other session of the account (`endOthers`).
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { type Aal, type Assurance, acrOf, assuranceOf } from '../factors/assurance.ts';
+import type { FactorProof } from '../factors/types.ts';
+import type { Session } from '../store/generated/postgres/client.ts';
+import type { Store, Tx } from '../store/index.ts';
+
+export type { Session } from '../store/generated/postgres/client.ts';
+
+/** Idle and absolute lifetimes of a session at a level. */
+export interface SessionLimit {
+  idleMs: number;
+  absoluteMs: number;
+}
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+
+/** Defaults: NIST SP 800-63B-4 reauthentication limits (AAL1 sessions, e.g. after recovery, as AAL2). */
+export const DEFAULT_SESSION_LIMITS: Record<Aal, SessionLimit> = {
+  1: { idleMs: 30 * MINUTE, absoluteMs: 12 * HOUR },
+  2: { idleMs: 30 * MINUTE, absoluteMs: 12 * HOUR },
+  3: { idleMs: 15 * MINUTE, absoluteMs: 12 * HOUR },
+};
+
+/** `lastSeenAt` is written at most this often, so busy sessions do not write on every request. */
+const TOUCH_EVERY_MS = 30_000;
+
+/** What a session proved, as stored (no attestation details). */
+type StoredProof = Omit<FactorProof, 'attestation'>;
+
+/** A live session with its assurance decoded. */
+export interface ActiveSession {
+  row: Session;
+  assurance: Assurance;
+  acr: string;
+  proofs: StoredProof[];
+}
+
+export interface OpenSessionInput {
+  tenantId: string;
+  accountId: string;
+  proofs: FactorProof[];
+  mustEnrolPasskey?: boolean;
+  userAgent?: string;
+  ip?: string;
+  /** Kept from the session being replaced (rotation keeps the absolute deadline). */
+  createdAtMs?: number;
+}
+
+export const hashToken = (token: string) => createHash('sha256').update(token).digest('base64url');
+
+const TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
+
+export class Sessions {
+  private readonly now: () => number;
+  private readonly limits: Record<Aal, SessionLimit>;
+
+  constructor(
+    private readonly store: Store,
+    options: { now?: () => number; limits?: Partial<Record<Aal, SessionLimit>> } = {},
+  ) {
+    this.now = options.now ?? Date.now;
+    this.limits = { ...DEFAULT_SESSION_LIMITS, ...options.limits };
+  }
+
+  /** Opens a session for proofs just verified; returns the cookie token (shown once) and the row. */
+  async open(input: OpenSessionInput, tx?: Tx): Promise<{ token: string; session: ActiveSession }> {
+    const token = randomBytes(32).toString('base64url');
+    const nowMs = this.now();
+    const proofs = input.proofs.map(stripAttestation);
+    const assurance = assuranceOf(proofs);
+    const limit = this.limits[assurance.aal];
+    const startMs = input.createdAtMs ?? nowMs;
+    const passkeyId = [...proofs].reverse().find((p) => p.passkeyId)?.passkeyId ?? null;
+    const row = await (tx ?? this.store.db).session.create({
+      data: {
+        id: hashToken(token),
+        tenantId: input.tenantId,
+        accountId: input.accountId,
+        aal: assurance.aal,
+        amr: JSON.stringify(assurance.amr),
+        factors: JSON.stringify(proofs),
+        phr: assurance.phr,
+        phrh: assurance.phrh,
+        passkeyId,
+        authTime: new Date(nowMs),
+        lastSeenAt: new Date(nowMs),
+        idleExpiresAt: new Date(Math.min(nowMs + limit.idleMs, startMs + limit.absoluteMs)),
+        absoluteExpiresAt: new Date(startMs + limit.absoluteMs),
+        mustEnrolPasskey: input.mustEnrolPasskey ?? false,
+        userAgent: input.userAgent?.slice(0, 512) ?? null,
+        ip: input.ip ?? null,
+        createdAt: new Date(startMs),
+      },
+    });
+    return { token, session: decode(row) };
+  }
+
+  /**
+   * The live session of `token` in `tenantId`, or null (unknown, ended, expired, other tenant). Ends an
+   * expired session on sight and slides the idle deadline.
+   */
+  async find(token: string | undefined, tenantId: string): Promise<ActiveSession | null> {
+    if (!token || !TOKEN_PATTERN.test(token)) return null;
+    const row = await this.store.db.session.findUnique({ where: { id: hashToken(token) } });
+    if (!row || row.endedAt || row.tenantId !== tenantId) return null;
+    const nowMs = this.now();
+    if (nowMs >= row.idleExpiresAt.getTime() || nowMs >= row.absoluteExpiresAt.getTime()) {
+      const reason = nowMs >= row.absoluteExpiresAt.getTime() ? 'absolute_timeout' : 'idle_timeout';
+      await this.end(row.id, reason);
+      return null;
+    }
+    if (nowMs - row.lastSeenAt.getTime() >= TOUCH_EVERY_MS) {
+      const idle = this.limits[row.aal as Aal].idleMs;
+      const idleExpiresAt = new Date(Math.min(nowMs + idle, row.absoluteExpiresAt.getTime()));
+      await this.store.db.session.updateMany({
+        where: { id: row.id, endedAt: null },
+        data: { lastSeenAt: new Date(nowMs), idleExpiresAt },
+      });
+      row.lastSeenAt = new Date(nowMs);
+      row.idleExpiresAt = idleExpiresAt;
+    }
+    return decode(row);
+  }
+
+  /**
+   * Adds proofs to a live session (step-up, a first passkey after recovery): ends the old row and opens
+   * a new one with a new token, the combined assurance and a fresh `auth_time`. The absolute deadline
+   * stays that of the original sign-in. Null when the old session ended meanwhile.
+   */
+  async elevate(
+    current: ActiveSession,
+    proofs: FactorProof[],
+    options: { mustEnrolPasskey?: boolean } = {},
+  ): Promise<{ token: string; session: ActiveSession } | null> {
+    return this.store.tx((tx) => this.elevateWithin(tx, current, proofs, options));
+  }
+
+  /** `elevate` inside the caller's transaction. */
+  async elevateWithin(
+    tx: Tx,
+    current: ActiveSession,
+    proofs: FactorProof[],
+    options: { mustEnrolPasskey?: boolean } = {},
+  ): Promise<{ token: string; session: ActiveSession } | null> {
+    const ended = await tx.session.updateMany({
+      where: { id: current.row.id, endedAt: null },
+      data: { endedAt: new Date(this.now()), endReason: 'rotated' },
+    });
+    if (ended.count !== 1) return null;
+    return this.open(
+      {
+        tenantId: current.row.tenantId,
+        accountId: current.row.accountId,
+        proofs: [...current.proofs, ...proofs],
+        mustEnrolPasskey: options.mustEnrolPasskey ?? current.row.mustEnrolPasskey,
+        userAgent: current.row.userAgent ?? undefined,
+        ip: current.row.ip ?? undefined,
+        createdAtMs: current.row.createdAt.getTime(),
+      },
+      tx,
+    );
+  }
+
+  /** Ends one session (by its token hash). */
+  async end(id: string, reason: string, tx?: Tx): Promise<boolean> {
+    const r = await (tx ?? this.store.db).session.updateMany({
+      where: { id, endedAt: null },
+      data: { endedAt: new Date(this.now()), endReason: reason },
+    });
+    return r.count === 1;
+  }
+
+  /** Ends an account's session by its public id (the person ending one of their sessions). */
+  async endByPublicId(accountId: string, publicId: string, reason: string): Promise<boolean> {
+    const r = await this.store.db.session.updateMany({
+      where: { accountId, publicId, endedAt: null },
+      data: { endedAt: new Date(this.now()), endReason: reason },
+    });
+    return r.count === 1;
+  }
+
+  /** Ends every live session of the account except `exceptId` (a factor changed, recovery). */
+  async endOthers(accountId: string, exceptId: string | undefined, reason: string, tx?: Tx): Promise<number> {
+    const r = await (tx ?? this.store.db).session.updateMany({
+      where: { accountId, endedAt: null, ...(exceptId ? { id: { not: exceptId } } : {}) },
+      data: { endedAt: new Date(this.now()), endReason: reason },
+    });
+    return r.count;
+  }
+
+  /** The account's live sessions, newest first. */
+  async list(accountId: string): Promise<Session[]> {
+    const nowMs = new Date(this.now());
+    return this.store.db.session.findMany({
+      where: { accountId, endedAt: null, idleExpiresAt: { gt: nowMs }, absoluteExpiresAt: { gt: nowMs } },
+      orderBy: { createdAt: 'desc' },
+      take: 100,
+    });
+  }
+}
+
+function stripAttestation(proof: FactorProof | StoredProof): StoredProof {
+  const { attestation: _omit, ...rest } = proof as FactorProof;
+  return rest;
+}
+
+function decode(row: Session): ActiveSession {
+  const proofs = JSON.parse(row.factors) as StoredProof[];
+  const assurance = assuranceOf(proofs);
+  return { row, assurance, acr: acrOf(assurance), proofs };
+}
