@@ -4,6 +4,7 @@ import { foundationBench } from './foundation.ts';
 import { report, startServiceProcess } from './lib.ts';
 import { relayerBench } from './relayer.ts';
 import { resolutionBench } from './resolution.ts';
+import { signInBench } from './signin.ts';
 
 const service = await startServiceProcess();
 try {
@@ -14,3 +15,4 @@ try {
 report('resolution', await resolutionBench());
 report('relayer', await relayerBench());
 report('credentials', await credentialsBench());
+report('signin', await signInBench());
