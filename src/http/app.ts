@@ -2,10 +2,8 @@
  * The Express application: request ids and structured logs, security headers, metrics, the declared
  * routes, and one error path that answers every failure as problem+json.
  */
-import { randomUUID } from 'node:crypto';
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
 import helmet from 'helmet';
-import { pinoHttp } from 'pino-http';
 import {
   InvalidRequestError,
   MalformedJsonError,
@@ -18,6 +16,7 @@ import {
 import type { Logger } from '../log.ts';
 import type { Metrics } from './metrics.ts';
 import { sendProblem } from './problem.ts';
+import { requestLog } from './request-log.ts';
 import { allowedMethods, mountRoutes, type Route } from './routes.ts';
 import { staticAssets } from './static-assets.ts';
 
@@ -30,8 +29,6 @@ export interface AppOptions {
   production: boolean;
   metrics?: Metrics;
 }
-
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** Parses TRUST_PROXY: booleans, a hop count, or names/CIDRs as Express understands them. */
 export function trustProxySetting(value: string): boolean | number | string[] {
@@ -51,28 +48,7 @@ export function createApp(options: AppOptions): Express {
     typeof value === 'bigint' ? value.toString() : value,
   );
 
-  app.use(
-    pinoHttp({
-      logger: options.log,
-      genReqId: (req, res) => {
-        const incoming = req.headers['x-request-id'];
-        const id = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
-        res.setHeader('X-Request-Id', id);
-        return id;
-      },
-      // Only method and path: query strings can carry codes and tokens.
-      serializers: {
-        req: (req: { id: unknown; method: string; url: string }) => ({
-          id: req.id,
-          method: req.method,
-          path: req.url.split('?')[0],
-        }),
-        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-      },
-      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'info'),
-      quietReqLogger: true,
-    }),
-  );
+  app.use(requestLog(options.log));
   if (options.metrics) app.use(options.metrics.middleware);
   app.use(
     helmet({
