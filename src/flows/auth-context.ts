@@ -21,6 +21,8 @@ import type { Store, Tx } from '../store/index.ts';
 export interface AuthLimits {
   /** Sign-in, sign-up and step-up attempts per IP address. */
   perIp: Limit;
+  /** Step-up and enrolment attempts per account (whatever the address). */
+  perAccount: Limit;
   /** Recovery attempts per IP address and per username. */
   recoveryPerIp: Limit;
   recoveryPerUsername: Limit;
@@ -28,6 +30,7 @@ export interface AuthLimits {
 
 export const DEFAULT_AUTH_LIMITS: AuthLimits = {
   perIp: { max: 60, windowMs: 60_000 },
+  perAccount: { max: 30, windowMs: 5 * 60_000 },
   recoveryPerIp: { max: 10, windowMs: 15 * 60_000 },
   recoveryPerUsername: { max: 5, windowMs: 15 * 60_000 },
 };
@@ -96,6 +99,16 @@ export const limitByIp =
   (deps: AuthDeps, which: 'perIp' | 'recoveryPerIp' = 'perIp') =>
   async (ctx: { attempt: Attempt }) => {
     await deps.limiter.consume(`${which}:${ctx.attempt.ip ?? 'unknown'}`, deps.limits[which]);
+  };
+
+/**
+ * Counts the attempt against the account's limit for one factor (attempts from many addresses add
+ * up). Per factor, so exhausting one factor never blocks the person's others.
+ */
+export const limitByAccount =
+  (deps: AuthDeps, factor: (ctx: never) => string) => async (ctx: { account?: { id: string } }) => {
+    if (!ctx.account) return;
+    await deps.limiter.consume(`account:${factor(ctx as never)}:${ctx.account.id}`, deps.limits.perAccount);
   };
 
 export const assess = (ctx: SignInState) => {

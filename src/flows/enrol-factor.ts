@@ -18,7 +18,7 @@ import { RECENT_AAL2, requireAssurance } from '../sessions/require.ts';
 import type { ActiveSession } from '../sessions/sessions.ts';
 import type { Account, Passkey } from '../store/generated/postgres/client.ts';
 import type { Tx } from '../store/index.ts';
-import { type Attempt, type AuthDeps, limitByIp, type SignedIn } from './auth-context.ts';
+import { type Attempt, type AuthDeps, limitByAccount, limitByIp, type SignedIn } from './auth-context.ts';
 
 /** Stores a verified passkey for `account`. */
 export async function storePasskey(
@@ -95,6 +95,7 @@ export async function enrolPasskey(
   input: { response: RegistrationResponseJSON; name?: string },
 ): Promise<{ passkey: Passkey; signedIn: SignedIn }> {
   await limitByIp(deps)({ attempt });
+  await limitByAccount(deps, () => 'enrol')({ account });
   await requireEnrolmentLevel(deps, session);
   const { passkey, proof } = await deps.passkeys.verifyRegistration(
     {

@@ -14,6 +14,7 @@ import {
   type Attempt,
   type AuthDeps,
   decide,
+  limitByAccount,
   limitByIp,
   recordClone,
   requireActiveAccount,
@@ -62,6 +63,7 @@ export async function stepUp(
   const steps: ReadonlyArray<Step<StepUpState>> = [
     ['limit by IP',         limitByIp(deps)],
     ['load account',        loadAccount(deps)],
+    ['limit by account',    limitByAccount(deps, (c: StepUpState) => (c.passkeyResponse ? 'passkey' : 'totp'))],
     ['active account',      requireActiveAccount],
     ['verify factor',       verifyFactor(deps)],
     ['assess assurance',    assessCombined],

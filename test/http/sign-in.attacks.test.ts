@@ -318,6 +318,22 @@ describe('sessions and cross-site requests', () => {
   });
 });
 
+describe('per-account limits', () => {
+  it('limits step-ups per account and factor: the 31st passkey step-up in 5 minutes gets 429, TOTP still works', async () => {
+    const { client } = await person();
+    const start = await client.call<{ secret: string }>('POST', client.t('/api/me/totp'), {});
+    await client.call('POST', client.t('/api/me/totp/confirm'), {
+      code: await generate({ secret: start.body.secret }),
+    });
+    const statuses: number[] = [];
+    for (let i = 0; i < 31; i++) statuses.push((await client.stepUpWithPasskey()).status);
+    expect(statuses.slice(0, 30).every((s) => s === 200)).toBe(true);
+    expect(statuses[30]).toBe(429);
+    const code = await generate({ secret: start.body.secret, epoch: Math.floor(Date.now() / 1000) + 30 });
+    expect((await client.call('POST', client.t('/auth/step-up/totp'), { code })).status).toBe(200);
+  });
+});
+
 describe('rate limits', () => {
   let limited: TestService;
   beforeAll(async () => {
