@@ -45,7 +45,7 @@ import { DidResolverService, ethrNetworkOf } from './identity/resolver/index.ts'
 import type { Logger } from './log.ts';
 import { createSafeFetch, type SafeFetchOptions } from './net/safe-fetch.ts';
 import { fromRoot } from './paths.ts';
-import { allowAtComputedLevel } from './policy/decision.ts';
+import { allowAtComputedLevel, type DecisionPoint } from './policy/decision.ts';
 import { RateLimiter } from './security/rate-limit.ts';
 import { Sessions } from './sessions/sessions.ts';
 import { createState } from './state/index.ts';
@@ -81,6 +81,8 @@ export interface ServiceOptions {
   log: Logger;
   /** Extra routes (tests mount probes through the real pipeline). */
   extraRoutes?: Route[];
+  /** The decision point for sign-in attempts (default: allow at the computed level). */
+  decisions?: DecisionPoint;
   /** Overrides of did:web fetch settings (tests inject a DNS resolver). */
   didWeb?: Partial<SafeFetchOptions>;
 }
@@ -181,7 +183,7 @@ export async function startService(config: Config, options: ServiceOptions): Pro
       totp: new TotpFactor({ store, keys, state, issuerName: config.RP_NAME }),
       recoveryCodes: new RecoveryCodes({ store }),
       didAuth,
-      decisions: allowAtComputedLevel,
+      decisions: options.decisions ?? allowAtComputedLevel,
       limiter: new RateLimiter(state),
       limits: {
         ...DEFAULT_AUTH_LIMITS,

@@ -2,12 +2,13 @@
  * Assurance levels as NIST SP 800-63B-4 defines them, from the factors a session has proved:
  *
  *   - AAL1: any one factor.
- *   - AAL2: two distinct factors, or one multi-factor authenticator (a passkey with user verification).
+ *   - AAL2: two distinct factor types, or one multi-factor authenticator (a passkey with user
+ *     verification). TOTP, recovery codes and DID keys are all "something you have": two of them are
+ *     still AAL1.
  *   - AAL3: a hardware-bound, non-exportable key behind a trusted attestation, with user verification.
  *
  * `phr` (phishing-resistant) holds when a passkey was used; `phrh` when that passkey is also
- * hardware-bound. The `amr` values are RFC 8176's, plus `mfa` when more than one factor kind was used
- * or a multi-factor authenticator was.
+ * hardware-bound. The `amr` values are RFC 8176's, plus `mfa` when two factor types were proved.
  *
  * Risk never raises assurance: nothing here reads the risk assessment.
  */
@@ -40,16 +41,27 @@ export interface AssuranceRequirement {
   maxAgeS?: number;
 }
 
+/**
+ * The authentication factor types (NIST: something you know, have, are) a proof demonstrates. A passkey
+ * with user verification is a multi-factor authenticator (the key, plus the PIN or biometric that
+ * unlocked it); TOTP, recovery codes and DID keys are each only something you have, so two of them
+ * together are still one factor type.
+ */
+export function factorTypesOf(proof: Pick<FactorProof, 'kind' | 'userVerified'>): Array<'have' | 'verified'> {
+  return proof.kind === 'passkey' && proof.userVerified ? ['have', 'verified'] : ['have'];
+}
+
 /** Combines proofs (in the order proved) into the assurance they reach together. */
 export function assuranceOf(proofs: readonly FactorProof[]): Assurance {
   const kinds = [...new Set(proofs.map((p) => p.kind))];
   const amr = new Set(proofs.flatMap((p) => p.amr));
-  const multiFactorAuthenticator = proofs.some((p) => p.kind === 'passkey' && p.userVerified);
+  const types = new Set(proofs.flatMap(factorTypesOf));
+  const multiFactor = types.size >= 2;
   const hardware = proofs.some((p) => p.kind === 'passkey' && p.userVerified && p.hardwareBound);
   let aal: Aal = 1;
-  if (kinds.length >= 2 || multiFactorAuthenticator) aal = 2;
+  if (multiFactor) aal = 2;
   if (hardware) aal = 3;
-  if (kinds.length >= 2 || multiFactorAuthenticator) amr.add('mfa');
+  if (multiFactor) amr.add('mfa');
   const phr = proofs.some((p) => p.phishingResistant);
   return { aal, amr: [...amr].sort(), factors: kinds, phr, phrh: phr && hardware };
 }

@@ -56,9 +56,17 @@ export interface AttestationTrust {
     fmt: string;
     aaguid: string;
     x5c: Uint8Array[];
-  }):
-    | Promise<{ trusted: boolean; modelName?: string; reason: string }>
-    | { trusted: boolean; modelName?: string; reason: string };
+  }): AttestationVerdict | Promise<AttestationVerdict>;
+  /** Throws when metadata now lists the model as revoked or compromised. */
+  assertNotRefused(aaguid: string): void;
+}
+
+export interface AttestationVerdict {
+  trusted: boolean;
+  /** The key is kept in hardware (metadata `keyProtection`, or an operator-configured root). */
+  hardware?: boolean;
+  modelName?: string;
+  reason: string;
 }
 
 /** What a challenge remembers between options and verification. */
@@ -182,7 +190,8 @@ export class PasskeyFactor {
       trusted: trust.trusted,
       backupEligible,
       backedUp: info.credentialBackedUp,
-      hardwareBound: trust.trusted && !backupEligible,
+      // Hardware-bound: a trusted attestation saying the key lives in hardware, and not syncable.
+      hardwareBound: trust.trusted && trust.hardware === true && !backupEligible,
     };
     return {
       ceremony,

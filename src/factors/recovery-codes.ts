@@ -16,7 +16,7 @@
  */
 import { createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { TrustgateError } from '../errors.ts';
-import type { Store } from '../store/index.ts';
+import type { Store, Tx } from '../store/index.ts';
 import type { FactorProof } from './types.ts';
 
 /** Codes per set. */
@@ -84,7 +84,7 @@ export class RecoveryCodes {
    * Generates a new set of ten codes, replacing any previous set. The only time the codes can be read.
    * @returns the codes, formatted `XXXX-XXXX-XXXX-XXXX`.
    */
-  async generate(account: RecoveryAccount): Promise<string[]> {
+  async generate(account: RecoveryAccount, tx?: Tx): Promise<string[]> {
     const codes = new Set<string>();
     while (codes.size < RECOVERY_CODE_COUNT) codes.add(encode(randomBytes(CODE_BYTES)));
     const setId = randomUUID();
@@ -98,10 +98,13 @@ export class RecoveryCodes {
         hash: new Uint8Array(hashOf(salt, code)),
       };
     });
-    await this.#store.tx(async (tx) => {
-      await tx.recoveryCode.deleteMany({ where: { accountId: account.id, tenantId: account.tenantId } });
-      await tx.recoveryCode.createMany({ data: rows });
-    });
+    const replace = async (t: Tx) => {
+      await t.recoveryCode.deleteMany({ where: { accountId: account.id, tenantId: account.tenantId } });
+      await t.recoveryCode.createMany({ data: rows });
+    };
+    // In the caller's transaction when given one (with the sessions it ends and the event it records).
+    if (tx) await replace(tx);
+    else await this.#store.tx(replace);
     return [...codes].map(format);
   }
 

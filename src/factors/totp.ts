@@ -22,8 +22,9 @@ import { generateSecret, verify as verifyOtp } from 'otplib';
 import QRCode from 'qrcode';
 import type { KeyRing } from '../crypto/envelope.ts';
 import { TrustgateError } from '../errors.ts';
+import { lockAccount } from '../identity/accounts.ts';
 import type { EphemeralState } from '../state/types.ts';
-import type { Store } from '../store/index.ts';
+import type { Store, Tx } from '../store/index.ts';
 import type { FactorProof } from './types.ts';
 
 const SECRET_BYTES = 20;
@@ -160,15 +161,8 @@ export class TotpFactor {
       envelope: new Uint8Array(envelope),
     };
     await this.#store.tx(async (tx) => {
-      if (this.#store.dialect === 'postgres') {
-        // Concurrent enrolments of one account queue on its row, so each sees the previous one's factor
-        // (SQLite runs transactions one at a time already).
-        await tx.$queryRawUnsafe(
-          'SELECT 1 FROM "Account" WHERE "id" = $1 AND "tenantId" = $2 FOR UPDATE',
-          account.id,
-          account.tenantId,
-        );
-      }
+      // Concurrent enrolments of one account queue on its row, so each sees the previous one's factor.
+      await lockAccount(this.#store, tx, account);
       const existing = await tx.totpFactor.findFirst({
         where: { accountId: account.id, tenantId: account.tenantId },
         select: { id: true, confirmed: true },
@@ -187,7 +181,7 @@ export class TotpFactor {
    * @throws TotpError `invalid_code_format` (400), `invalid_code` (400), `no_totp` (404),
    *   `totp_exists` (409, already confirmed).
    */
-  async confirmEnrolment(account: TotpAccount, code: string): Promise<void> {
+  async confirmEnrolment(account: TotpAccount, code: string, tx?: Tx): Promise<void> {
     const token = parseCode(code);
     const row = await this.#find(account);
     if (!row) throw new TotpError('no_totp', 404, 'Start setting up an authenticator app first.');
@@ -195,7 +189,7 @@ export class TotpFactor {
     const step = await this.#matchStep(row.id, row.envelope, token);
     if (step === null) throw invalidCode(400, 'wrong');
     if (step <= row.lastUsedStep) throw invalidCode(400, 'reused');
-    const { count } = await this.#store.db.totpFactor.updateMany({
+    const { count } = await (tx ?? this.#store.db).totpFactor.updateMany({
       where: { id: row.id, confirmed: false, lastUsedStep: { lt: step } },
       data: { confirmed: true, confirmedAt: new Date(this.#now()), lastUsedStep: step },
     });
@@ -235,11 +229,12 @@ export class TotpFactor {
   }
 
   /**
-   * Removes the account's TOTP, confirmed or not. The caller enforces step-up first.
+   * Removes the account's TOTP, confirmed or not. The caller enforces step-up first. With `tx`, the
+   * removal commits with the caller's other changes.
    * @returns whether there was one.
    */
-  async remove(account: TotpAccount): Promise<boolean> {
-    const { count } = await this.#store.db.totpFactor.deleteMany({
+  async remove(account: TotpAccount, tx?: Tx): Promise<boolean> {
+    const { count } = await (tx ?? this.#store.db).totpFactor.deleteMany({
       where: { accountId: account.id, tenantId: account.tenantId },
     });
     return count > 0;

@@ -2,6 +2,7 @@
  * What the sign-in flows share: their dependencies, the attempt's context, a tiny pipeline runner (each
  * flow is a table of named steps, read top to bottom), and the steps several flows use.
  */
+import ipaddr from 'ipaddr.js';
 import { recordEvent } from '../audit/events.ts';
 import { TrustgateError } from '../errors.ts';
 import { type Assurance, assuranceOf } from '../factors/assurance.ts';
@@ -55,6 +56,8 @@ export interface Attempt {
   binding: string;
   ip?: string;
   userAgent?: string;
+  /** The session this browser held before (its token hash): replaced by the new one. */
+  previousSessionId?: string;
 }
 
 /** A signed-in result: the account and its new session (the token goes into the cookie). */
@@ -94,11 +97,26 @@ export class AccessDeniedError extends TrustgateError {
 
 // ---- Steps shared by several flows ----
 
+/**
+ * The rate-limit key of an address: IPv4 as is, IPv6 by its /64 (one subscriber's allocation, which
+ * an attacker could otherwise rotate through).
+ */
+export function addressKey(ip: string | undefined): string {
+  if (!ip) return 'unknown';
+  if (!ipaddr.isValid(ip)) return ip;
+  const parsed = ipaddr.process(ip);
+  if (parsed.kind() === 'ipv4') return parsed.toString();
+  return `${(parsed as ipaddr.IPv6).parts
+    .slice(0, 4)
+    .map((p) => p.toString(16))
+    .join(':')}::/64`;
+}
+
 /** Counts the attempt against its source address's limit (`which` names the limit and its counter). */
 export const limitByIp =
   (deps: AuthDeps, which: 'perIp' | 'recoveryPerIp' = 'perIp') =>
   async (ctx: { attempt: Attempt }) => {
-    await deps.limiter.consume(`${which}:${ctx.attempt.ip ?? 'unknown'}`, deps.limits[which]);
+    await deps.limiter.consume(`${which}:${addressKey(ctx.attempt.ip)}`, deps.limits[which]);
   };
 
 /**
@@ -163,6 +181,9 @@ export async function openWithin(
   account: Account,
   mustEnrolPasskey = false,
 ): Promise<SignedIn> {
+  // The browser's previous session ends: one browser, one session.
+  if (ctx.attempt.previousSessionId) await deps.sessions.end(ctx.attempt.previousSessionId, 'replaced', tx);
+  const decision = ctx.decision;
   const { token, session } = await deps.sessions.open(
     {
       tenantId: account.tenantId,
@@ -171,6 +192,7 @@ export async function openWithin(
       mustEnrolPasskey,
       userAgent: ctx.attempt.userAgent,
       ip: ctx.attempt.ip,
+      ...(decision?.outcome === 'step_up' ? { pending: decision.required } : {}),
     },
     tx,
   );
@@ -196,14 +218,27 @@ export function signInEvent(ctx: SignInState, account: Account, type: string) {
   };
 }
 
-/** Records a suspected clone (a counter that went backwards) as a risk event. */
+/**
+ * Contains a suspected clone (a counter that went backwards): disables the passkey, ends the sessions
+ * it opened, and records the risk event, in one transaction. The person signs in with another factor
+ * (or recovers) and enrols a new passkey.
+ */
 export const recordClone = (deps: AuthDeps, attempt: Attempt) => async (passkey: Passkey, seen: number) => {
-  await recordEvent(deps.store.db, {
-    tenantId: passkey.tenantId,
-    accountId: passkey.accountId,
-    type: 'passkey.counter_regression',
-    ip: attempt.ip,
-    detail: { passkeyId: passkey.id, storedCounter: Number(passkey.counter), seenCounter: seen },
+  await deps.store.tx(async (tx) => {
+    await tx.passkey.updateMany({ where: { id: passkey.id }, data: { status: 'disabled' } });
+    const ended = await deps.sessions.endForPasskey(passkey.id, 'suspected_clone', tx);
+    await recordEvent(tx, {
+      tenantId: passkey.tenantId,
+      accountId: passkey.accountId,
+      type: 'passkey.counter_regression',
+      ip: attempt.ip,
+      detail: {
+        passkeyId: passkey.id,
+        storedCounter: Number(passkey.counter),
+        seenCounter: seen,
+        endedSessions: ended,
+      },
+    });
   });
 };
 

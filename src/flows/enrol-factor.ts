@@ -1,8 +1,10 @@
 /**
  * Enrol and remove factors on a live session: passkeys, TOTP, recovery codes. Rules:
  *
- *   - adding a passkey needs AAL2, except for an account's first passkey and right after recovery;
- *   - removing a factor or replacing recovery codes needs a recent AAL2 proof (step-up, RFC 9470);
+ *   - adding a factor, removing one or replacing recovery codes needs a recent AAL2 proof made with an
+ *     existing factor (step-up, RFC 9470); a new factor never counts as that proof. The exceptions: an
+ *     account's first passkey, and the passkey enrolled right after recovery, which then signs the
+ *     session in (recovery exists to replace lost passkeys);
  *   - the last passkey cannot be removed (the person would be left with weaker factors only);
  *   - every factor change ends all the account's other sessions and is recorded.
  */
@@ -12,15 +14,16 @@ import type {
 } from '@simplewebauthn/server';
 import { recordEvent } from '../audit/events.ts';
 import { ConflictError, NotFoundError } from '../errors.ts';
-import type { NewPasskey } from '../factors/passkey.ts';
+import { type NewPasskey, newUserHandle } from '../factors/passkey.ts';
 import { UnauthorizedError } from '../identity/account-tokens.ts';
+import { lockAccount } from '../identity/accounts.ts';
 import { RECENT_AAL2, requireAssurance } from '../sessions/require.ts';
 import type { ActiveSession } from '../sessions/sessions.ts';
 import type { Account, Passkey } from '../store/generated/postgres/client.ts';
-import type { Tx } from '../store/index.ts';
+import { isUniqueViolation, type Tx } from '../store/index.ts';
 import { type Attempt, type AuthDeps, limitByAccount, limitByIp, type SignedIn } from './auth-context.ts';
 
-/** Stores a verified passkey for `account`. */
+/** Stores a verified passkey for `account`; 409 `credential_exists` when its id is already registered. */
 export async function storePasskey(
   tx: Tx,
   account: Account,
@@ -28,24 +31,30 @@ export async function storePasskey(
   name?: string,
 ): Promise<Passkey> {
   const a = passkey.attestation;
-  return tx.passkey.create({
-    data: {
-      tenantId: account.tenantId,
-      accountId: account.id,
-      credentialId: passkey.credentialId,
-      publicKey: new Uint8Array(passkey.publicKey),
-      counter: BigInt(passkey.counter),
-      transports: JSON.stringify(passkey.transports),
-      name: name?.trim() || a.modelName || 'Passkey',
-      fmt: a.fmt,
-      aaguid: a.aaguid,
-      modelName: a.modelName ?? null,
-      attestationTrusted: a.trusted,
-      backupEligible: a.backupEligible,
-      backedUp: a.backedUp,
-      hardwareBound: a.hardwareBound,
-    },
-  });
+  try {
+    return await tx.passkey.create({
+      data: {
+        tenantId: account.tenantId,
+        accountId: account.id,
+        credentialId: passkey.credentialId,
+        publicKey: new Uint8Array(passkey.publicKey),
+        counter: BigInt(passkey.counter),
+        transports: JSON.stringify(passkey.transports),
+        name: name?.trim() || a.modelName || 'Passkey',
+        fmt: a.fmt,
+        aaguid: a.aaguid,
+        modelName: a.modelName ?? null,
+        attestationTrusted: a.trusted,
+        backupEligible: a.backupEligible,
+        backedUp: a.backedUp,
+        hardwareBound: a.hardwareBound,
+      },
+    });
+  } catch (err) {
+    if (isUniqueViolation(err))
+      throw new ConflictError('credential_exists', 'This passkey is already registered.');
+    throw err;
+  }
 }
 
 async function activePasskeys(deps: AuthDeps, accountId: string) {
@@ -55,11 +64,29 @@ async function activePasskeys(deps: AuthDeps, accountId: string) {
   });
 }
 
-/** Enrolment needs AAL2 unless this is the first passkey or the session came from recovery. */
-async function requireEnrolmentLevel(deps: AuthDeps, session: ActiveSession) {
-  if (session.row.mustEnrolPasskey) return;
-  if ((await activePasskeys(deps, session.row.accountId)).length === 0) return;
-  requireAssurance(session, { aal: 2 });
+/**
+ * Whether this enrolment replaces lost passkeys (first passkey, or right after recovery): then it needs
+ * no step-up and signs the session in. Otherwise it needs a recent AAL2 proof with an existing factor.
+ */
+async function requireEnrolmentLevel(
+  deps: AuthDeps,
+  session: ActiveSession,
+): Promise<{ bootstrap: boolean }> {
+  if (session.row.mustEnrolPasskey) return { bootstrap: true };
+  if ((await activePasskeys(deps, session.row.accountId)).length === 0) return { bootstrap: true };
+  requireAssurance(session, RECENT_AAL2);
+  return { bootstrap: false };
+}
+
+/** The account's WebAuthn user handle, created on first use (accounts made by DID have none). */
+async function userHandleOf(deps: AuthDeps, account: Account): Promise<string> {
+  if (account.userHandle) return account.userHandle;
+  await deps.store.db.account.updateMany({
+    where: { id: account.id, userHandle: null },
+    data: { userHandle: newUserHandle() },
+  });
+  const fresh = await deps.store.db.account.findUniqueOrThrow({ where: { id: account.id } });
+  return fresh.userHandle!;
 }
 
 export async function enrolPasskeyOptions(
@@ -74,7 +101,7 @@ export async function enrolPasskeyOptions(
   return deps.passkeys.registrationOptions(
     { purpose: 'enrol', tenantId: account.tenantId, binding: session.row.id, accountId: account.id },
     {
-      handle: account.userHandle!,
+      handle: await userHandleOf(deps, account),
       name: account.username ?? account.did,
       ...(account.displayName ? { displayName: account.displayName } : {}),
     },
@@ -83,9 +110,9 @@ export async function enrolPasskeyOptions(
 }
 
 /**
- * Verifies and stores a new passkey, ends the other sessions, and rotates this one with the new
- * passkey's proof (registration with user verification proves possession), which also clears the
- * after-recovery prompt.
+ * Verifies and stores a new passkey and ends the other sessions. A passkey that replaces lost ones
+ * (first passkey, after recovery) also signs this session in with it (the session rotates); any other
+ * new passkey adds nothing to the session's level.
  */
 export async function enrolPasskey(
   deps: AuthDeps,
@@ -93,10 +120,10 @@ export async function enrolPasskey(
   session: ActiveSession,
   account: Account,
   input: { response: RegistrationResponseJSON; name?: string },
-): Promise<{ passkey: Passkey; signedIn: SignedIn }> {
+): Promise<{ passkey: Passkey; signedIn?: SignedIn }> {
   await limitByIp(deps)({ attempt });
   await limitByAccount(deps, () => 'enrol')({ account });
-  await requireEnrolmentLevel(deps, session);
+  const { bootstrap } = await requireEnrolmentLevel(deps, session);
   const { passkey, proof } = await deps.passkeys.verifyRegistration(
     {
       purpose: 'enrol',
@@ -107,12 +134,17 @@ export async function enrolPasskey(
     input.response,
   );
   return deps.store.tx(async (tx) => {
+    await lockAccount(deps.store, tx, account);
     const stored = await storePasskey(tx, account, passkey, input.name);
     await deps.sessions.endOthers(account.id, session.row.id, 'factor_change', tx);
-    const opened = await deps.sessions.elevateWithin(tx, session, [{ ...proof, passkeyId: stored.id }], {
-      mustEnrolPasskey: false,
-    });
-    if (!opened) throw new UnauthorizedError('The session has ended; sign in again.');
+    let signedIn: SignedIn | undefined;
+    if (bootstrap) {
+      const opened = await deps.sessions.elevateWithin(tx, session, [{ ...proof, passkeyId: stored.id }], {
+        mustEnrolPasskey: false,
+      });
+      if (!opened) throw new UnauthorizedError('The session has ended; sign in again.');
+      signedIn = { account, ...opened, decision: { outcome: 'allow', reasons: [] } };
+    }
     await recordEvent(tx, {
       tenantId: account.tenantId,
       accountId: account.id,
@@ -120,7 +152,7 @@ export async function enrolPasskey(
       ip: attempt.ip,
       detail: { factor: 'passkey', passkeyId: stored.id, attestation: passkey.attestation },
     });
-    return { passkey: stored, signedIn: { account, ...opened, decision: { outcome: 'allow', reasons: [] } } };
+    return { passkey: stored, ...(signedIn ? { signedIn } : {}) };
   });
 }
 
@@ -144,6 +176,8 @@ export async function removePasskey(
 ): Promise<void> {
   requireAssurance(session, RECENT_AAL2);
   await deps.store.tx(async (tx) => {
+    // Two concurrent removals must not both see "another passkey remains".
+    await lockAccount(deps.store, tx, account);
     const passkeys = await tx.passkey.findMany({
       where: { accountId: account.id },
       select: { id: true, status: true },
@@ -165,7 +199,7 @@ export async function removePasskey(
 
 /** Starts TOTP enrolment (the secret is shown once, in the answer). */
 export async function startTotp(deps: AuthDeps, session: ActiveSession, account: Account, label: string) {
-  requireAssurance(session, { aal: 2 });
+  requireAssurance(session, RECENT_AAL2);
   return deps.totp.startEnrolment(account, label);
 }
 
@@ -176,11 +210,11 @@ export async function confirmTotp(
   account: Account,
   code: string,
 ): Promise<void> {
-  requireAssurance(session, { aal: 2 });
-  await deps.totp.confirmEnrolment(account, code);
-  await deps.store.tx((tx) =>
-    factorChanged(deps, tx, attempt, session, account, 'factor.enrolled', { factor: 'totp' }),
-  );
+  requireAssurance(session, RECENT_AAL2);
+  await deps.store.tx(async (tx) => {
+    await deps.totp.confirmEnrolment(account, code, tx);
+    await factorChanged(deps, tx, attempt, session, account, 'factor.enrolled', { factor: 'totp' });
+  });
 }
 
 export async function removeTotp(
@@ -190,26 +224,25 @@ export async function removeTotp(
   account: Account,
 ): Promise<void> {
   requireAssurance(session, RECENT_AAL2);
-  await deps.totp.remove(account);
-  await deps.store.tx((tx) =>
-    factorChanged(deps, tx, attempt, session, account, 'factor.removed', { factor: 'totp' }),
-  );
+  await deps.store.tx(async (tx) => {
+    await deps.totp.remove(account, tx);
+    await factorChanged(deps, tx, attempt, session, account, 'factor.removed', { factor: 'totp' });
+  });
 }
 
-/** A new set of recovery codes; replacing an existing set needs a recent AAL2 proof. */
+/** A new set of recovery codes (the old set stops working); needs a recent AAL2 proof. */
 export async function regenerateRecoveryCodes(
   deps: AuthDeps,
   attempt: Attempt,
   session: ActiveSession,
   account: Account,
 ): Promise<string[]> {
-  const hasSet = (await deps.store.db.recoveryCode.count({ where: { accountId: account.id } })) > 0;
-  requireAssurance(session, hasSet ? RECENT_AAL2 : { aal: 2 });
-  const codes = await deps.recoveryCodes.generate(account);
-  await deps.store.tx((tx) =>
-    factorChanged(deps, tx, attempt, session, account, 'factor.enrolled', { factor: 'recovery_codes' }),
-  );
-  return codes;
+  requireAssurance(session, RECENT_AAL2);
+  return deps.store.tx(async (tx) => {
+    const codes = await deps.recoveryCodes.generate(account, tx);
+    await factorChanged(deps, tx, attempt, session, account, 'factor.enrolled', { factor: 'recovery_codes' });
+    return codes;
+  });
 }
 
 async function factorChanged(

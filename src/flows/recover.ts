@@ -7,6 +7,7 @@ import { TrustgateError } from '../errors.ts';
 import {
   type Attempt,
   type AuthDeps,
+  addressKey,
   assess,
   decide,
   limitByIp,
@@ -42,9 +43,16 @@ export async function recover(
   return ctx.result!;
 }
 
+/**
+ * Per username and source address: a stranger's attempts from elsewhere never lock the person out of
+ * recovery (the codes' 80 bits make guessing hopeless; the per-address limits slow spraying).
+ */
 const limitByUsername = (deps: AuthDeps) => async (ctx: RecoverState) => {
   const name = ctx.username.trim().toLowerCase().slice(0, 64);
-  await deps.limiter.consume(`recovery:${ctx.attempt.tenant.id}:${name}`, deps.limits.recoveryPerUsername);
+  await deps.limiter.consume(
+    `recovery:${ctx.attempt.tenant.id}:${name}:${addressKey(ctx.attempt.ip)}`,
+    deps.limits.recoveryPerUsername,
+  );
 };
 
 const verifyCode = (deps: AuthDeps) => async (ctx: RecoverState) => {

@@ -18,7 +18,8 @@ import {
   readCookie,
   setCookie,
 } from '../sessions/cookies.ts';
-import type { ActiveSession, Sessions } from '../sessions/sessions.ts';
+import { InsufficientAssuranceError } from '../sessions/require.ts';
+import { type ActiveSession, hashToken, type Sessions } from '../sessions/sessions.ts';
 import type { Account, Tenant } from '../store/generated/postgres/client.ts';
 import type { Store } from '../store/index.ts';
 import { findTenant } from '../tenants.ts';
@@ -66,24 +67,34 @@ export class SessionEdge {
 
   attemptFor(req: Request, res: Response, tenant: Tenant): Attempt {
     const flow = flowId(req, res, this.names);
+    const previous = readCookie(req, this.names.session);
     return {
       tenant,
       binding: createHash('sha256').update(`flow:${flow}`).digest('base64url'),
+      ...(previous ? { previousSessionId: hashToken(previous) } : {}),
       ...(req.ip ? { ip: req.ip } : {}),
       ...(req.headers['user-agent'] ? { userAgent: String(req.headers['user-agent']).slice(0, 512) } : {}),
     };
   }
 
-  /** The live session of the request in `slug`'s tenant, with its account; 401 when there is none. */
+  /**
+   * The live session of the request in `slug`'s tenant, with its account; 401 when there is none. A
+   * session that still owes a step-up gets the RFC 9470 challenge, except where `allowPending` (the
+   * step-up itself, reading the session, signing out).
+   */
   async require(
     req: Request,
     res: Response,
     slug: string,
+    options: { allowPending?: boolean } = {},
   ): Promise<{ attempt: Attempt; session: ActiveSession; account: Account }> {
     this.assertSameSite(req);
     const tenant = await findTenant(this.deps.store, slug);
-    const session = await this.deps.sessions.find(readCookie(req, this.names.session), tenant.id);
+    const session = await this.deps.sessions.find(readCookie(req, this.names.session), tenant);
     if (!session) throw new UnauthorizedError('Sign in first.');
+    if (session.pending && !options.allowPending) {
+      throw new InsufficientAssuranceError(session.pending, 'Finish signing in: a step-up is required.');
+    }
     const account = await this.deps.store.db.account.findUnique({ where: { id: session.row.accountId } });
     if (account?.status !== 'active') throw new UnauthorizedError('The account is not active.');
     return { attempt: this.attemptFor(req, res, tenant), session, account };
@@ -115,7 +126,8 @@ export function sessionView(session: ActiveSession) {
     factors: session.assurance.factors,
     phr: session.assurance.phr,
     phrh: session.assurance.phrh,
-    authTime: row.authTime.toISOString(),
+    authTime: new Date(session.authTimeMs).toISOString(),
+    pending: session.pending ?? null,
     idleExpiresAt: row.idleExpiresAt.toISOString(),
     absoluteExpiresAt: row.absoluteExpiresAt.toISOString(),
     mustEnrolPasskey: row.mustEnrolPasskey,

@@ -10,6 +10,23 @@ import { addressOfEthrDid, chainIdHex, createManagedDid, ethrDid, type IdentityA
 
 export type { Account } from '../store/generated/postgres/client.ts';
 
+/**
+ * Takes the account's row lock for the rest of the transaction, so concurrent changes to one account's
+ * factors queue (PostgreSQL; SQLite runs transactions one at a time already).
+ */
+export async function lockAccount(
+  store: Pick<Store, 'dialect'>,
+  tx: Tx,
+  account: { id: string; tenantId: string },
+) {
+  if (store.dialect !== 'postgres') return;
+  await tx.$queryRawUnsafe(
+    'SELECT 1 FROM "Account" WHERE "id" = $1 AND "tenantId" = $2 FOR UPDATE',
+    account.id,
+    account.tenantId,
+  );
+}
+
 /** What a person chose at sign-up. */
 export interface AccountProfile {
   username?: string;

@@ -41,7 +41,7 @@ export function requireAssurance(
   need: AssuranceRequirement,
   nowMs = Date.now(),
 ): void {
-  if (!meets(session.assurance, session.row.authTime.getTime(), need, nowMs)) {
+  if (!meets(session.assurance, session.authTimeMs, need, nowMs)) {
     throw new InsufficientAssuranceError(need);
   }
 }

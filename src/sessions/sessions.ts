@@ -8,10 +8,21 @@
  *     AAL3 15 min idle / 12 h); an expired session is ended on first sight;
  *   - the token rotates whenever the session's level changes (sign-in, step-up): `elevate` ends the old
  *     row and opens a new one, so a token captured before a step-up never carries the higher level;
- *   - a factor change or recovery ends every other session of the account (`endOthers`).
+ *   - a factor change or recovery ends every other session of the account (`endOthers`);
+ *   - a step-up counts for the tenant's window: afterwards the session's level drops back to what its
+ *     sign-in proved (each stored proof carries its time);
+ *   - a step-up the decision point demanded at sign-in is stored with the session (`pending`), and the
+ *     HTTP edge lets such a session only step up, read itself or sign out until it is met.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { type Aal, type Assurance, acrOf, assuranceOf } from '../factors/assurance.ts';
+import {
+  type Aal,
+  type Assurance,
+  type AssuranceRequirement,
+  acrOf,
+  assuranceOf,
+  meets,
+} from '../factors/assurance.ts';
 import type { FactorProof } from '../factors/types.ts';
 import type { Session } from '../store/generated/postgres/client.ts';
 import type { Store, Tx } from '../store/index.ts';
@@ -37,15 +48,31 @@ export const DEFAULT_SESSION_LIMITS: Record<Aal, SessionLimit> = {
 /** `lastSeenAt` is written at most this often, so busy sessions do not write on every request. */
 const TOUCH_EVERY_MS = 30_000;
 
-/** What a session proved, as stored (no attestation details). */
-type StoredProof = Omit<FactorProof, 'attestation'>;
+/** What a session proved, as stored (no attestation details), with when and how. */
+type StoredProof = Omit<FactorProof, 'attestation'> & {
+  /** When it was proved (epoch ms). */
+  at?: number;
+  /** Added by a step-up: counts only within the tenant's step-up window. */
+  elevated?: boolean;
+};
 
-/** A live session with its assurance decoded. */
+/** A live session with its assurance decoded (expired step-ups no longer count). */
 export interface ActiveSession {
   row: Session;
   assurance: Assurance;
   acr: string;
+  /** Every proof stored, expired step-ups included. */
   proofs: StoredProof[];
+  /** When the person last proved a factor that still counts (OIDC `auth_time`), epoch ms. */
+  authTimeMs: number;
+  /** A step-up still owed (from the decision at sign-in). */
+  pending?: AssuranceRequirement;
+}
+
+/** The tenant settings a session depends on. */
+export interface SessionTenant {
+  id: string;
+  stepUpWindowSeconds: number;
 }
 
 export interface OpenSessionInput {
@@ -57,6 +84,8 @@ export interface OpenSessionInput {
   ip?: string;
   /** Kept from the session being replaced (rotation keeps the absolute deadline). */
   createdAtMs?: number;
+  /** A step-up the decision point demanded. */
+  pending?: AssuranceRequirement;
 }
 
 export const hashToken = (token: string) => createHash('sha256').update(token).digest('base64url');
@@ -79,8 +108,10 @@ export class Sessions {
   async open(input: OpenSessionInput, tx?: Tx): Promise<{ token: string; session: ActiveSession }> {
     const token = randomBytes(32).toString('base64url');
     const nowMs = this.now();
-    const proofs = input.proofs.map(stripAttestation);
+    const proofs = input.proofs.map((p) => ({ ...stripAttestation(p), at: (p as StoredProof).at ?? nowMs }));
     const assurance = assuranceOf(proofs);
+    const pending =
+      input.pending && !meets(assurance, nowMs, input.pending, nowMs) ? input.pending : undefined;
     const limit = this.limits[assurance.aal];
     const startMs = input.createdAtMs ?? nowMs;
     const passkeyId = [...proofs].reverse().find((p) => p.passkeyId)?.passkeyId ?? null;
@@ -100,22 +131,23 @@ export class Sessions {
         idleExpiresAt: new Date(Math.min(nowMs + limit.idleMs, startMs + limit.absoluteMs)),
         absoluteExpiresAt: new Date(startMs + limit.absoluteMs),
         mustEnrolPasskey: input.mustEnrolPasskey ?? false,
+        pendingRequirement: pending ? JSON.stringify(pending) : null,
         userAgent: input.userAgent?.slice(0, 512) ?? null,
         ip: input.ip ?? null,
         createdAt: new Date(startMs),
       },
     });
-    return { token, session: decode(row) };
+    return { token, session: decode(row, nowMs, Number.POSITIVE_INFINITY) };
   }
 
   /**
    * The live session of `token` in `tenantId`, or null (unknown, ended, expired, other tenant). Ends an
    * expired session on sight and slides the idle deadline.
    */
-  async find(token: string | undefined, tenantId: string): Promise<ActiveSession | null> {
+  async find(token: string | undefined, tenant: SessionTenant): Promise<ActiveSession | null> {
     if (!token || !TOKEN_PATTERN.test(token)) return null;
     const row = await this.store.db.session.findUnique({ where: { id: hashToken(token) } });
-    if (!row || row.endedAt || row.tenantId !== tenantId) return null;
+    if (!row || row.endedAt || row.tenantId !== tenant.id) return null;
     const nowMs = this.now();
     if (nowMs >= row.idleExpiresAt.getTime() || nowMs >= row.absoluteExpiresAt.getTime()) {
       const reason = nowMs >= row.absoluteExpiresAt.getTime() ? 'absolute_timeout' : 'idle_timeout';
@@ -132,7 +164,7 @@ export class Sessions {
       row.lastSeenAt = new Date(nowMs);
       row.idleExpiresAt = idleExpiresAt;
     }
-    return decode(row);
+    return decode(row, nowMs, tenant.stepUpWindowSeconds * 1000);
   }
 
   /**
@@ -155,20 +187,22 @@ export class Sessions {
     proofs: FactorProof[],
     options: { mustEnrolPasskey?: boolean } = {},
   ): Promise<{ token: string; session: ActiveSession } | null> {
+    const nowMs = this.now();
     const ended = await tx.session.updateMany({
       where: { id: current.row.id, endedAt: null },
-      data: { endedAt: new Date(this.now()), endReason: 'rotated' },
+      data: { endedAt: new Date(nowMs), endReason: 'rotated' },
     });
     if (ended.count !== 1) return null;
     return this.open(
       {
         tenantId: current.row.tenantId,
         accountId: current.row.accountId,
-        proofs: [...current.proofs, ...proofs],
+        proofs: [...current.proofs, ...proofs.map((p) => ({ ...p, at: nowMs, elevated: true }))],
         mustEnrolPasskey: options.mustEnrolPasskey ?? current.row.mustEnrolPasskey,
         userAgent: current.row.userAgent ?? undefined,
         ip: current.row.ip ?? undefined,
         createdAtMs: current.row.createdAt.getTime(),
+        ...(current.pending ? { pending: current.pending } : {}),
       },
       tx,
     );
@@ -201,6 +235,15 @@ export class Sessions {
     return r.count;
   }
 
+  /** Ends every live session signed in with `passkeyId` (a suspected clone, a revoked device). */
+  async endForPasskey(passkeyId: string, reason: string, tx?: Tx): Promise<number> {
+    const r = await (tx ?? this.store.db).session.updateMany({
+      where: { passkeyId, endedAt: null },
+      data: { endedAt: new Date(this.now()), endReason: reason },
+    });
+    return r.count;
+  }
+
   /** The account's live sessions, newest first. */
   async list(accountId: string): Promise<Session[]> {
     const nowMs = new Date(this.now());
@@ -217,8 +260,22 @@ function stripAttestation(proof: FactorProof | StoredProof): StoredProof {
   return rest;
 }
 
-function decode(row: Session): ActiveSession {
+/** Decodes a row; step-ups older than `windowMs` no longer count. */
+function decode(row: Session, nowMs: number, windowMs: number): ActiveSession {
   const proofs = JSON.parse(row.factors) as StoredProof[];
-  const assurance = assuranceOf(proofs);
-  return { row, assurance, acr: acrOf(assurance), proofs };
+  const effective = proofs.filter((p) => !p.elevated || nowMs - (p.at ?? 0) <= windowMs);
+  const assurance = assuranceOf(effective);
+  const lastEffective = Math.max(...effective.map((p) => p.at ?? row.authTime.getTime()));
+  const authTimeMs = Math.min(row.authTime.getTime(), lastEffective);
+  const pending = row.pendingRequirement
+    ? (JSON.parse(row.pendingRequirement) as AssuranceRequirement)
+    : undefined;
+  return {
+    row,
+    assurance,
+    acr: acrOf(assurance),
+    proofs,
+    authTimeMs,
+    ...(pending && !meets(assurance, authTimeMs, pending, nowMs) ? { pending } : {}),
+  };
 }

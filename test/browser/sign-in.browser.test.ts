@@ -260,8 +260,8 @@ describe.skipIf(!chromium)(
         expect(await textOf(lost, '#recovery-status', /unused/)).toBe('9 unused recovery codes left.');
         await screenshot(lost, 'account-after-recovery');
 
-        // Removing a passkey needs a recent AAL2 proof: the page sends the person to step up (TOTP, as
-        // this browser has no passkey), back here, and the removal then goes through.
+        // A recovery session (AAL1) cannot remove passkeys yet: the page sends the person to step up,
+        // where a TOTP code (like the recovery code, something you have) keeps the session at AAL1.
         const backup = lost.locator('#passkey-list > li.passkey', { hasText: 'Backup key' });
         await backup.getByRole('button', { name: 'Remove passkey “Backup key”' }).click();
         await backup.getByRole('button', { name: 'Yes, remove “Backup key”' }).click();
@@ -275,16 +275,22 @@ describe.skipIf(!chromium)(
         await lost.getByLabel('6-digit code from your authenticator app').fill(next);
         await lost.getByRole('button', { name: 'Confirm with the code' }).click();
         await lost.waitForURL('**/t/default/account');
-        expect(await textOf(lost, '#session-level', /AAL/)).toBe('AAL2');
+        expect(await textOf(lost, '#session-level', /AAL/)).toBe('AAL1');
         expect(await textOf(lost, '#session-amr', /otp/)).toMatch(/otp/);
 
+        // The new passkey replaces the lost ones: it signs the session in at AAL2, and the lost backup
+        // key can then be removed.
+        await addVirtualAuthenticator(fresh, lost);
+        await lost.getByRole('button', { name: 'Add a passkey' }).click();
+        expect(await textOf(lost, '#status', /added/)).toMatch(/added/);
+        expect(await textOf(lost, '#session-level', /AAL2/)).toBe('AAL2, phishing-resistant');
         await backup.getByRole('button', { name: 'Remove passkey “Backup key”' }).click();
         await backup.getByRole('button', { name: 'Yes, remove “Backup key”' }).click();
         expect(await textOf(lost, '#status', /removed/)).toBe('Passkey “Backup key” removed.');
         await lost
           .locator('#passkey-list > li.passkey', { hasText: 'Backup key' })
           .waitFor({ state: 'detached' });
-        expect(await lost.locator('#passkey-list > li.passkey').count()).toBe(1);
+        expect(await lost.locator('#passkey-list > li.passkey').count()).toBe(2);
         await screenshot(lost, 'account-after-step-up');
       } finally {
         await fresh.close();

@@ -52,6 +52,7 @@ export async function startTestService(
     extraRoutes?: Route[];
     logLines?: string[];
     didWeb?: ServiceOptions['didWeb'];
+    decisions?: ServiceOptions['decisions'];
   } = {},
 ): Promise<TestService> {
   const dir = options.dataDir ? { path: options.dataDir, remove: () => {} } : tempDir();
@@ -73,6 +74,7 @@ export async function startTestService(
       : createLogger({ level: fullEnv.LOG_LEVEL }),
     extraRoutes: options.extraRoutes,
     didWeb: options.didWeb,
+    decisions: options.decisions,
   });
   return {
     service,

@@ -16,11 +16,13 @@ import { type AttestationChain, createAttestationChain, derToBase64 } from '../h
 const HARDWARE_AAGUID = '1a2b3c4d-0000-4000-8000-00000000aaaa';
 const METADATA_AAGUID = '1a2b3c4d-0000-4000-8000-00000000bbbb';
 const REVOKED_AAGUID = '1a2b3c4d-0000-4000-8000-00000000dead';
+const SOFTWARE_AAGUID = '1a2b3c4d-0000-4000-8000-00000000eeee';
 
 let svc: TestService;
 let hardware: AttestationChain;
 let listed: AttestationChain;
 let unlisted: AttestationChain;
+let software: AttestationChain;
 const dir = tempDir();
 
 beforeAll(async () => {
@@ -31,6 +33,7 @@ beforeAll(async () => {
   // A model known from FIDO metadata, and a revoked one.
   listed = await createAttestationChain({ aaguid: METADATA_AAGUID });
   unlisted = await createAttestationChain({ aaguid: '1a2b3c4d-0000-4000-8000-00000000cccc' });
+  software = await createAttestationChain({ aaguid: SOFTWARE_AAGUID });
   const signer = await createMdsSigner();
   const blob = await buildMdsBlob({
     signer,
@@ -42,6 +45,15 @@ beforeAll(async () => {
           attestationRootCertificates: [derToBase64(listed.rootDer)],
         },
         statusReports: [{ status: 'FIDO_CERTIFIED_L2', effectiveDate: '2025-01-01' }],
+      },
+      {
+        aaguid: SOFTWARE_AAGUID,
+        metadataStatement: {
+          description: 'Software Authenticator 1',
+          attestationRootCertificates: [derToBase64(software.rootDer)],
+          keyProtection: ['software'],
+        },
+        statusReports: [{ status: 'FIDO_CERTIFIED', effectiveDate: '2025-01-01' }],
       },
       {
         aaguid: REVOKED_AAGUID,
@@ -122,6 +134,18 @@ describe('attestation trust at sign-up', () => {
       attestationTrusted: true,
       name: 'Test Security Key 5',
     });
+  });
+
+  it('does not count a trusted model whose metadata says its keys are in software as hardware (AAL2)', async () => {
+    const r = await signUpWith(
+      new SoftAuthenticator({ aaguid: SOFTWARE_AAGUID, attestation: { chain: software } }),
+    );
+    expect(r.status).toBe(201);
+    expect(r.body.session).toMatchObject({ aal: 2, phrh: false });
+    const passkey = await svc.service.store.db.passkey.findFirstOrThrow({
+      where: { aaguid: SOFTWARE_AAGUID },
+    });
+    expect(passkey).toMatchObject({ attestationTrusted: true, hardwareBound: false });
   });
 
   it('never trusts self attestation, fmt none, or a chain to an unknown root (AAL2 at most)', async () => {

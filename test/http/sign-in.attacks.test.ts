@@ -245,11 +245,14 @@ describe('sessions and cross-site requests', () => {
       expect(r.status).toBe(200);
       expect(victim.client.cookies.get('tg_session')).not.toBe(planted);
     }
-    // The planted token still belongs to the attacker's account, never the victim's.
+    // The planted token never reaches the victim's account: the browser's previous session ended.
     const probe = attacker.client.fork();
     probe.cookies.set('tg_session', plantedToken);
-    const seen = await probe.session();
-    expect((seen.body.account as { id: string }).id).toBe(attacker.accountId);
+    expect((await probe.session()).status).toBe(401);
+    const planted = await svc.service.store.db.session.findFirstOrThrow({
+      where: { accountId: attacker.accountId, endReason: 'replaced' },
+    });
+    expect(planted.endedAt).not.toBeNull();
   });
 
   it('refuses state-changing requests from another site (Origin, Sec-Fetch-Site) with 403 cross_site_request', async () => {

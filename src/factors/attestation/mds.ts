@@ -67,6 +67,8 @@ export interface MdsStatement {
   roots: Uint8Array[];
   /** The entry has a metadata statement, so its roots, not the store's, decide trust. */
   hasMetadataStatement: boolean;
+  /** The statement's `keyProtection` (`hardware`, `tee`, `secure_element`, `software`, …). */
+  keyProtection?: string[];
   /** Status of the latest status report (by `effectiveDate`). */
   status?: string;
   /** `effectiveDate` of that report. */
@@ -104,7 +106,11 @@ const payloadSchema = z.looseObject({
         .optional(),
       attestationCertificateKeyIdentifiers: z.array(z.string().regex(/^[0-9a-fA-F]+$/)).optional(),
       metadataStatement: z
-        .looseObject({ description: z.string(), attestationRootCertificates: z.array(base64) })
+        .looseObject({
+          description: z.string(),
+          attestationRootCertificates: z.array(base64),
+          keyProtection: z.array(z.string()).optional(),
+        })
         .optional(),
       statusReports: z.array(
         z.looseObject({ status: z.string().min(1), effectiveDate: dateString.optional() }),
@@ -296,6 +302,7 @@ function toStatement(entry: MdsEntry): MdsStatement {
       (b64) => new Uint8Array(Buffer.from(b64, 'base64')),
     ),
     hasMetadataStatement: statement !== undefined,
+    ...(statement?.keyProtection ? { keyProtection: statement.keyProtection } : {}),
     ...(status ? { status } : {}),
     ...(latest?.effectiveDate ? { statusDate: latest.effectiveDate } : {}),
     ...(refused ? { refusedStatus: refused } : {}),

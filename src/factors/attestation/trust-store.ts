@@ -72,6 +72,11 @@ export interface AttestationEvidence {
 /** The store's verdict; `reason` is for logs and audit, never for the client. */
 export interface TrustDecision {
   trusted: boolean;
+  /**
+   * Trusted and the key is kept in hardware: per the metadata's `keyProtection`, or because an
+   * operator-configured root vouches for it.
+   */
+  hardware?: boolean;
   /** Model name from the metadata statement, only when trusted through it. */
   modelName?: string;
   reason: string;
@@ -151,6 +156,16 @@ export class AttestationTrustStore {
     return new AttestationTrustStore({ roots, ...(mds ? { mds } : {}) });
   }
 
+  /**
+   * Refuses a model the metadata now lists as revoked or compromised (checked at every sign-in, not
+   * only at registration).
+   */
+  assertNotRefused(aaguid: string): void {
+    const statement = this.mds?.statementFor({ aaguid: normalizeAaguid(aaguid) ?? ZERO_AAGUID });
+    if (statement?.refusedStatus)
+      throw new AttestationRefusedError(statement.refusedStatus, statement.description);
+  }
+
   /** Roots that apply to `fmt` (DER). */
   rootsFor(fmt: string): Uint8Array[] {
     return [...this.anyFormat, ...(this.byFormat.get(fmt) ?? [])];
@@ -184,6 +199,7 @@ export class AttestationTrustStore {
       }
       return {
         trusted: true,
+        hardware: isHardwareProtected(statement.keyProtection),
         ...(statement.description ? { modelName: statement.description } : {}),
         reason: `fmt ${fmt} chain verifies to metadata root "${oneLine(path.root.subject)}" for AAGUID ${aaguid}${model}`,
       };
@@ -203,11 +219,22 @@ export class AttestationTrustStore {
         reason: `fmt ${fmt} chain does not verify against the store's roots: ${path.reason}`,
       };
     }
+    // The operator put this root in the store: they vouch that its authenticators keep keys in hardware.
     return {
       trusted: true,
+      hardware: true,
       reason: `fmt ${fmt} chain verifies to store root "${oneLine(path.root.subject)}"`,
     };
   }
+}
+
+/**
+ * Metadata's word on where the key lives: hardware only when every protection listed is a hardware
+ * one (`hardware`, `tee`, `secure_element`); absent or `software` is not.
+ */
+function isHardwareProtected(keyProtection: string[] | undefined): boolean {
+  const hardware = new Set(['hardware', 'tee', 'secure_element']);
+  return (keyProtection?.length ?? 0) > 0 && keyProtection!.every((k) => hardware.has(k));
 }
 
 function oneLine(subject: string): string {

@@ -79,6 +79,9 @@ const sessionSchema = z
     idleExpiresAt: z.string(),
     absoluteExpiresAt: z.string(),
     mustEnrolPasskey: z.boolean(),
+    pending: z
+      .object({ aal: z.number().optional(), acr: z.string().optional(), maxAgeS: z.number().optional() })
+      .nullable(),
   })
   .meta({ id: 'Session' });
 const accountSummarySchema = z
@@ -112,7 +115,7 @@ export function authRoutes(deps: AuthRouteDeps): Route[] {
   /** Sets the cookie and answers with the account and session. */
   const signedIn = (res: Parameters<SessionEdge['setSession']>[0], result: SignedIn, next?: string) => {
     edge.setSession(res, result.token, result.session);
-    const step = result.decision.outcome === 'step_up' ? 'step_up' : next;
+    const step = result.session.pending ? 'step_up' : next;
     return {
       account: accountSummary(result.account),
       session: sessionView(result.session),
@@ -249,7 +252,7 @@ export function authRoutes(deps: AuthRouteDeps): Route[] {
       body: empty,
       responses: { 200: { description: 'Request options.', schema: optionsSchema }, ...refused },
       handler: async ({ req, res, params }) => {
-        const { attempt, session } = await edge.require(req, res, params.tenant);
+        const { attempt, session } = await edge.require(req, res, params.tenant, { allowPending: true });
         return { options: await stepUpPasskeyOptions(auth, attempt, session) };
       },
     }),
@@ -263,7 +266,7 @@ export function authRoutes(deps: AuthRouteDeps): Route[] {
       body: z.strictObject({ response: authenticationResponse }),
       responses: { 200: { description: 'Stepped up.', schema: signedInSchema }, ...refused },
       handler: async ({ req, res, params, body }) => {
-        const { attempt, session } = await edge.require(req, res, params.tenant);
+        const { attempt, session } = await edge.require(req, res, params.tenant, { allowPending: true });
         const passkey = body.response as unknown as AuthenticationResponseJSON;
         return signedIn(res, await stepUp(auth, attempt, session, { passkey }));
       },
@@ -278,7 +281,7 @@ export function authRoutes(deps: AuthRouteDeps): Route[] {
       body: z.strictObject({ code: z.string().min(1).max(32) }),
       responses: { 200: { description: 'Stepped up.', schema: signedInSchema }, ...refused },
       handler: async ({ req, res, params, body }) => {
-        const { attempt, session } = await edge.require(req, res, params.tenant);
+        const { attempt, session } = await edge.require(req, res, params.tenant, { allowPending: true });
         return signedIn(res, await stepUp(auth, attempt, session, { totp: body.code }));
       },
     }),
@@ -295,7 +298,7 @@ export function authRoutes(deps: AuthRouteDeps): Route[] {
       handler: async ({ req, res, params }) => {
         edge.assertSameSite(req);
         const tenant = await findTenant(auth.store, params.tenant);
-        const session = await auth.sessions.find(edge.tokenOf(req), tenant.id);
+        const session = await auth.sessions.find(edge.tokenOf(req), tenant);
         if (session) await auth.sessions.end(session.row.id, 'sign_out');
         edge.clearSession(res);
         res.status(204).end();
@@ -314,7 +317,7 @@ export function authRoutes(deps: AuthRouteDeps): Route[] {
         401: { description: 'No session.' },
       },
       handler: async ({ req, res, params }) => {
-        const { session, account } = await edge.require(req, res, params.tenant);
+        const { session, account } = await edge.require(req, res, params.tenant, { allowPending: true });
         return { account: accountSummary(account), session: sessionView(session) };
       },
     }),

@@ -120,7 +120,7 @@ export function meFactorRoutes(deps: MeFactorRouteDeps): Route[] {
           response: body.response as unknown as RegistrationResponseJSON,
           ...(body.name ? { name: body.name } : {}),
         });
-        edge.setSession(res, signedIn.token, signedIn.session);
+        if (signedIn) edge.setSession(res, signedIn.token, signedIn.session);
         return passkeyView(passkey);
       },
     }),
