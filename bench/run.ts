@@ -2,6 +2,7 @@
 import { credentialsBench } from './credentials.ts';
 import { foundationBench } from './foundation.ts';
 import { report, startServiceProcess } from './lib.ts';
+import { policyBench } from './policy.ts';
 import { relayerBench } from './relayer.ts';
 import { resolutionBench } from './resolution.ts';
 import { signInBench } from './signin.ts';
@@ -16,3 +17,4 @@ report('resolution', await resolutionBench());
 report('relayer', await relayerBench());
 report('credentials', await credentialsBench());
 report('signin', await signInBench());
+report('policy', await policyBench());

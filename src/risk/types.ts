@@ -1,0 +1,59 @@
+/**
+ * The risk engine's vocabulary. A **signal** (one file under `signals/`) reads an attempt and the
+ * person's history and returns contributions, each with a stable reason code, points (0-100, before
+ * tenant weights) and its evidence; or it skips with a reason. A missing or malformed input never
+ * lowers risk: the signal skips and says why. The scorer adds weighted contributions into a 0-100
+ * score; the tenant's Cedar policy turns score, reasons and assurance into a decision.
+ */
+
+/** A location as geolocation knows it. */
+export interface GeoPoint {
+  country?: string;
+  city?: string;
+  lat: number;
+  lon: number;
+  /** Radius of uncertainty in km (coarse country-level locations have hundreds). */
+  accuracyKm: number;
+}
+
+/** What the sign-in page and the request tell about the attempt. Every field may be absent. */
+export interface RiskAttempt {
+  tenantId: string;
+  /** Stable key of the person (account id), absent when the identifier is unknown. */
+  personKey?: string;
+  action: 'sign_in' | 'step_up' | 'recover' | 'sensitive_action';
+  /** Epoch milliseconds. */
+  at: number;
+  /** Client address as trusted (X-Forwarded-For only from a configured proxy). */
+  ip?: string;
+  userAgent?: string;
+  /** Raw, untrusted payloads from the page; each signal validates its own. */
+  fingerprint?: unknown;
+  typing?: unknown;
+}
+
+/** One signal's finding. */
+export interface Contribution {
+  signal: string;
+  /** Stable code, e.g. `geo.new_country`, `travel.impossible`, `typing.anomalous`. */
+  reason: string;
+  /** Risk points before weighting, 0-100. */
+  points: number;
+  /** What was seen (safe to show to admins: no secrets). */
+  evidence: Record<string, unknown>;
+}
+
+/** A signal that could not judge (missing or malformed input): never lowers risk. */
+export interface Skip {
+  signal: string;
+  skipped: string;
+}
+
+/** A past attempt of the person, as history keeps it. */
+export interface PastAttempt {
+  at: number;
+  outcome: 'success' | 'failure';
+  ip?: string;
+  geo?: GeoPoint;
+  deviceId?: string;
+}
