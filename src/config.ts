@@ -117,6 +117,59 @@ export const configSchema = z.object({
   AUTH_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(60).meta({
     description: 'Sign-in, sign-up and step-up attempts allowed per IP address per minute (0: no limit).',
   }),
+  RISK_ENABLED: bool.default(true).meta({
+    description:
+      'Score every sign-in for risk and let the tenant policy decide (false: allow at the level reached).',
+  }),
+  RISK_GEO_DB: z.string().trim().default('packaged').meta({
+    description:
+      'IP geolocation: `packaged` (the GeoLite2 city data that ships with Trustgate), comma-separated mmdb files (MaxMind GeoIP2/GeoLite2 City, DB-IP), or `off`.',
+  }),
+  RISK_ASN_DATA: z.string().trim().default('packaged').meta({
+    description:
+      'ASN data for the network signal: `packaged`, `<ipv4.csv>,<ipv6.csv>` in the ip-location-db layout, or `off`. Loaded in the background after start.',
+  }),
+  RISK_HOSTING_ASNS: z
+    .string()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean)
+        .map(Number),
+    )
+    .pipe(z.array(z.number().int().positive()))
+    .meta({ description: 'Extra ASNs to treat as hosting or datacenter networks (comma-separated).' }),
+  RISK_DENY_LISTS: z
+    .string()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean),
+    )
+    .meta({
+      description: 'Files of IPs/CIDRs whose sign-ins score high (e.g. a Tor exit list), comma-separated.',
+    }),
+  RISK_ALLOW_LISTS: z
+    .string()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean),
+    )
+    .meta({
+      description: 'Files of IPs/CIDRs shown to the policy as allow-listed (never lowers other signals).',
+    }),
+  RISK_MAX_SPEED_KMH: z.coerce
+    .number()
+    .positive()
+    .default(900)
+    .meta({ description: 'Travel faster than this between sign-ins is impossible.' }),
   BODY_LIMIT: z
     .string()
     .regex(/^\d+(b|kb|mb)$/i, 'a size such as 100kb')

@@ -26,6 +26,7 @@ import { type AuthDeps, DEFAULT_AUTH_LIMITS } from './flows/auth-context.ts';
 import { createApp } from './http/app.ts';
 import { createMetrics } from './http/metrics.ts';
 import { accountRoutes } from './http/routes/accounts.ts';
+import { adminPolicyRoutes } from './http/routes/admin-policies.ts';
 import { authRoutes } from './http/routes/auth.ts';
 import { chainJobRoutes } from './http/routes/chain-jobs.ts';
 import { homeRoutes } from './http/routes/home.ts';
@@ -46,6 +47,15 @@ import type { Logger } from './log.ts';
 import { createSafeFetch, type SafeFetchOptions } from './net/safe-fetch.ts';
 import { fromRoot } from './paths.ts';
 import { allowAtComputedLevel, type DecisionPoint } from './policy/decision.ts';
+import { TenantPolicies } from './policy/tenant-policies.ts';
+import { RiskEngine, type RiskServices } from './risk/engine.ts';
+import { AsnDatabase } from './risk/geo/asn.ts';
+import { Geolocation } from './risk/geo/geolocation.ts';
+import { StoredRiskHistory } from './risk/history.ts';
+import { CidrList } from './risk/net/cidr-list.ts';
+import { RiskDecisionPoint } from './risk/risk-decision.ts';
+import type { RiskWeights } from './risk/scorer.ts';
+import { StateVelocity } from './risk/velocity.ts';
 import { RateLimiter } from './security/rate-limit.ts';
 import { Sessions } from './sessions/sessions.ts';
 import { createState } from './state/index.ts';
@@ -170,6 +180,8 @@ export async function startService(config: Config, options: ServiceOptions): Pro
     if (trust.mds?.stale) log.warn('the FIDO metadata BLOB is past its nextUpdate date: refresh MDS_BLOB');
     const publicUrl = new URL(config.PUBLIC_URL);
     const sessions = new Sessions(store);
+    const policies = new TenantPolicies(store);
+    const risk = config.RISK_ENABLED ? await startRisk(config, { store, state, policies, log }) : undefined;
     const auth: AuthDeps = {
       store,
       accounts,
@@ -183,7 +195,7 @@ export async function startService(config: Config, options: ServiceOptions): Pro
       totp: new TotpFactor({ store, keys, state, issuerName: config.RP_NAME }),
       recoveryCodes: new RecoveryCodes({ store }),
       didAuth,
-      decisions: options.decisions ?? allowAtComputedLevel,
+      decisions: options.decisions ?? risk?.decisions ?? allowAtComputedLevel,
       limiter: new RateLimiter(state),
       limits: {
         ...DEFAULT_AUTH_LIMITS,
@@ -229,6 +241,7 @@ export async function startService(config: Config, options: ServiceOptions): Pro
       }),
       ...authRoutes({ auth, edge, publicUrl: config.PUBLIC_URL }),
       ...meFactorRoutes({ auth, edge }),
+      ...adminPolicyRoutes({ store, edge, policies }),
       ...(options.extraRoutes ?? []),
     );
     const app = createApp({
@@ -262,6 +275,67 @@ export async function startService(config: Config, options: ServiceOptions): Pro
     await closeOpened();
     throw err;
   }
+}
+
+/**
+ * The risk engine and its data: geolocation opens at start (tens of milliseconds); the ASN index takes
+ * about a second to build, so it loads in the background and the network signal skips until it is in.
+ */
+async function startRisk(
+  config: Config,
+  deps: { store: Store; state: EphemeralState; policies: TenantPolicies; log: Logger },
+): Promise<{ decisions: RiskDecisionPoint; engine: RiskEngine }> {
+  const services: RiskServices = { maxSpeedKmh: config.RISK_MAX_SPEED_KMH };
+  if (config.RISK_GEO_DB !== 'off') {
+    const files =
+      config.RISK_GEO_DB === 'packaged' ? undefined : config.RISK_GEO_DB.split(',').map((f) => f.trim());
+    services.geo = await Geolocation.open({ ...(files ? { files } : {}) }).catch((err: Error) => {
+      throw new StartupError(`RISK_GEO_DB could not be opened: ${err.message}`);
+    });
+  }
+  const lists = async (paths: string[]) =>
+    Promise.all(paths.map((p) => CidrList.load(p))).catch((err: Error) => {
+      throw new StartupError(`A risk CIDR list could not be loaded: ${err.message}`);
+    });
+  services.deny = await lists(config.RISK_DENY_LISTS);
+  services.allow = await lists(config.RISK_ALLOW_LISTS);
+  if (config.RISK_ASN_DATA !== 'off') {
+    const [ipv4Csv, ipv6Csv] =
+      config.RISK_ASN_DATA === 'packaged' ? [] : config.RISK_ASN_DATA.split(',').map((f) => f.trim());
+    setTimeout(() => {
+      AsnDatabase.load({
+        ...(ipv4Csv && ipv6Csv ? { ipv4Csv, ipv6Csv } : {}),
+        hostingAsns: config.RISK_HOSTING_ASNS,
+      })
+        .then((asn) => {
+          services.asn = asn;
+        })
+        .catch((err: unknown) =>
+          deps.log.warn({ err }, 'ASN data could not be loaded: the network signal skips'),
+        );
+    }, 50).unref();
+  }
+  const engine = new RiskEngine(services);
+  const weightCache = new Map<string, { weights: RiskWeights; readAtMs: number }>();
+  const decisions = new RiskDecisionPoint({
+    store: deps.store,
+    engine,
+    history: new StoredRiskHistory(deps.store),
+    policies: deps.policies,
+    velocity: new StateVelocity(deps.state),
+    weights: async (tenantId) => {
+      const hit = weightCache.get(tenantId);
+      if (hit && Date.now() - hit.readAtMs < 2_000) return hit.weights;
+      const tenant = await deps.store.db.tenant.findUnique({
+        where: { id: tenantId },
+        select: { riskWeights: true },
+      });
+      const weights = tenant?.riskWeights ? (JSON.parse(tenant.riskWeights) as RiskWeights) : {};
+      weightCache.set(tenantId, { weights, readAtMs: Date.now() });
+      return weights;
+    },
+  });
+  return { decisions, engine };
 }
 
 function listen(app: ReturnType<typeof createApp>, port: number, host: string): Promise<Server> {

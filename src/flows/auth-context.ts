@@ -58,6 +58,18 @@ export interface Attempt {
   userAgent?: string;
   /** The session this browser held before (its token hash): replaced by the new one. */
   previousSessionId?: string;
+  /** What the page collected for the risk engine (untrusted; each signal validates its own). */
+  risk?: { device?: unknown; typing?: unknown };
+}
+
+/** The request context the decision point and its risk signals read. */
+export function riskContext(attempt: Attempt) {
+  return {
+    ...(attempt.ip ? { ip: attempt.ip } : {}),
+    ...(attempt.userAgent ? { userAgent: attempt.userAgent } : {}),
+    ...(attempt.risk?.device !== undefined ? { device: attempt.risk.device } : {}),
+    ...(attempt.risk?.typing !== undefined ? { typing: attempt.risk.typing } : {}),
+  };
 }
 
 /** A signed-in result: the account and its new session (the token goes into the cookie). */
@@ -81,6 +93,9 @@ export async function runSteps<C>(steps: ReadonlyArray<Step<C>>, ctx: NoInfer<C>
 export interface SignInState {
   attempt: Attempt;
   account?: Account;
+  /** At sign-up: the id and name the new account will have (the attempt is scored before it exists). */
+  newAccountId?: string;
+  newUsername?: string;
   proofs: FactorProof[];
   assurance?: Assurance;
   decision?: Decision;
@@ -135,12 +150,15 @@ export const assess = (ctx: SignInState) => {
 
 /** Asks the decision point; a refusal ends the flow (and is recorded). */
 export const decide = (deps: AuthDeps, action: Action) => async (ctx: SignInState) => {
+  const accountId = ctx.account?.id ?? ctx.newAccountId;
+  const username = ctx.account?.username ?? ctx.newUsername;
   const decision = await deps.decisions.decide({
     tenantId: ctx.attempt.tenant.id,
-    ...(ctx.account ? { accountId: ctx.account.id } : {}),
+    ...(accountId ? { accountId } : {}),
+    ...(username ? { username } : {}),
     action,
     assurance: ctx.assurance!,
-    context: { ip: ctx.attempt.ip, userAgent: ctx.attempt.userAgent },
+    context: riskContext(ctx.attempt),
   });
   ctx.decision = decision;
   if (decision.outcome === 'deny') {

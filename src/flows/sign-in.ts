@@ -21,6 +21,7 @@ import {
   openSession,
   recordClone,
   requireActiveAccount,
+  riskContext,
   runSteps,
   type SignedIn,
   type SignInState,
@@ -139,10 +140,13 @@ const verifyDidProof = (deps: AuthDeps) => async (ctx: DidState) => {
   ctx.proofs.push(DID_PROOF);
 };
 
-/** Records a failed attempt (never its secrets) and rethrows. */
+/** Records a failed attempt (never its secrets), feeds the risk engine's velocity, and rethrows. */
 const failed = (deps: AuthDeps, attempt: Attempt, factor: string) => async (err: unknown) => {
   const code = err instanceof TrustgateError ? err.code : 'error';
   if (code !== 'too_many_requests' && code !== 'access_denied') {
+    await deps.decisions
+      .failed?.({ tenantId: attempt.tenant.id, action: 'sign_in', context: riskContext(attempt) })
+      .catch(() => undefined);
     await recordEvent(deps.store.db, {
       tenantId: attempt.tenant.id,
       type: 'signin.failed',

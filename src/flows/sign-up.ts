@@ -2,6 +2,8 @@
  * Sign up, passkey first: the person picks a username, creates a passkey, and gets an account with its
  * own did:ethr, the passkey, and a session, all written in one transaction (or none of it).
  */
+
+import { randomUUID } from 'node:crypto';
 import type {
   PublicKeyCredentialCreationOptionsJSON,
   RegistrationResponseJSON,
@@ -85,15 +87,17 @@ const verifyRegistration = (deps: AuthDeps) => async (ctx: SignUpState) => {
     ctx.response,
   );
   ctx.proofs.push(ctx.registration.proof);
+  ctx.newAccountId = randomUUID();
+  ctx.newUsername = ctx.registration.ceremony.pending?.username;
 };
 
 /** Account (with its DID), passkey, session and event: one transaction. */
 const createAccount = (deps: AuthDeps) => async (ctx: SignUpState) => {
   const { ceremony, passkey } = ctx.registration!;
-  const pending = ceremony.pending!;
+  const profile = { ...ceremony.pending!, id: ctx.newAccountId! };
   const { result } = await deps.accounts.createManaged(
     ctx.attempt.tenant.id,
-    pending,
+    profile,
     async (tx, account) => {
       const stored = await storePasskey(tx, account, passkey, ctx.passkeyName);
       ctx.proofs[0] = { ...ctx.proofs[0]!, passkeyId: stored.id };

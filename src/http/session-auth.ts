@@ -68,8 +68,11 @@ export class SessionEdge {
   attemptFor(req: Request, res: Response, tenant: Tenant): Attempt {
     const flow = flowId(req, res, this.names);
     const previous = readCookie(req, this.names.session);
+    // The risk payload of the body (declared and size-checked by each route's schema).
+    const risk = (req.body as { risk?: { device?: unknown; typing?: unknown } } | undefined)?.risk;
     return {
       tenant,
+      ...(risk && typeof risk === 'object' ? { risk: { device: risk.device, typing: risk.typing } } : {}),
       binding: createHash('sha256').update(`flow:${flow}`).digest('base64url'),
       ...(previous ? { previousSessionId: hashToken(previous) } : {}),
       ...(req.ip ? { ip: req.ip } : {}),

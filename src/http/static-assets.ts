@@ -1,11 +1,12 @@
 /**
- * Browser assets at `/assets/`: the hosted pages' scripts and stylesheet from `web/assets/`, and
- * SimpleWebAuthn's browser ESM build at `/assets/vendor/simplewebauthn/` (straight from node_modules,
- * so there is no build step and no CDN).
+ * Browser assets at `/assets/`: the hosted pages' scripts and stylesheet from `web/assets/`,
+ * SimpleWebAuthn's browser ESM build at `/assets/vendor/simplewebauthn/` and ThumbmarkJS's
+ * self-contained ESM build at `/assets/vendor/thumbmarkjs/thumbmark.esm.js` (straight from
+ * node_modules, so there is no build step and no CDN).
  *
  * Read-only and conservative: GET and HEAD only, no directory listing or index files, no dotfiles,
- * `send`'s root confinement against `..` traversal, and only `.js` files from the vendor folder.
- * Anything not found falls through to the app's normal problem+json 404.
+ * `send`'s root confinement against `..` traversal, and only `.js` (`.mjs`) files from the vendor
+ * folders. Anything not found falls through to the app's normal problem+json 404.
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -29,6 +30,18 @@ export function simpleWebAuthnDir(): string {
   return dir;
 }
 
+/** The file of ThumbmarkJS's browser ESM build inside `thumbmarkJsDir()`. */
+export const THUMBMARKJS_ESM_FILE = 'thumbmark.esm.js';
+
+/** The folder of `@thumbmarkjs/thumbmarkjs`'s builds (`dist/`, its ESM build imports nothing). */
+export function thumbmarkJsDir(): string {
+  // The package's `require` entry is `dist/thumbmark.cjs`; its `import` build sits next to it.
+  const dir = dirname(createRequire(import.meta.url).resolve('@thumbmarkjs/thumbmarkjs'));
+  if (!existsSync(join(dir, THUMBMARKJS_ESM_FILE)))
+    throw new Error(`@thumbmarkjs/thumbmarkjs ESM build not found at ${dir}`);
+  return dir;
+}
+
 const staticOptions = {
   dotfiles: 'deny',
   index: false,
@@ -46,12 +59,21 @@ const onlyModules: RequestHandler = (req, _res, next) => {
   next('router');
 };
 
+/** ThumbmarkJS's `dist/` is flat and its names carry dots (`thumbmark.esm.js`): no `/`, no empty segment. */
+const onlyFlatModules: RequestHandler = (req, _res, next) => {
+  if (/^\/[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\.m?js$/.test(req.path)) return next();
+  next('router');
+};
+
 /** The `/assets/` router; mount it with `app.use(staticAssets())` before the declared routes. */
 export function staticAssets(): express.Router {
   const router = express.Router({ caseSensitive: true, strict: true });
-  const vendor = express.Router({ caseSensitive: true, strict: true });
-  vendor.use(onlyModules, express.static(simpleWebAuthnDir(), staticOptions));
-  router.use('/assets/vendor/simplewebauthn', vendor);
+  const simpleWebAuthn = express.Router({ caseSensitive: true, strict: true });
+  simpleWebAuthn.use(onlyModules, express.static(simpleWebAuthnDir(), staticOptions));
+  router.use('/assets/vendor/simplewebauthn', simpleWebAuthn);
+  const thumbmarkJs = express.Router({ caseSensitive: true, strict: true });
+  thumbmarkJs.use(onlyFlatModules, express.static(thumbmarkJsDir(), staticOptions));
+  router.use('/assets/vendor/thumbmarkjs', thumbmarkJs);
   router.use('/assets', express.static(webAssetsDir, staticOptions));
   return router;
 }

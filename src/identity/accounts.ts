@@ -29,6 +29,8 @@ export async function lockAccount(
 
 /** What a person chose at sign-up. */
 export interface AccountProfile {
+  /** The account id, when the caller chose it beforehand (sign-up scores the attempt first). */
+  id?: string;
   username?: string;
   displayName?: string;
   userHandle?: string;
@@ -82,6 +84,7 @@ export class Accounts {
   ): Promise<{ account: Account; result: T }> {
     const managed = await createManagedDid(this.agent);
     const data = {
+      ...(profile.id ? { id: profile.id } : {}),
       tenantId,
       did: managed.did,
       address: managed.address,

@@ -18,22 +18,34 @@ export type Action =
 /** The attempt as the decision point sees it. */
 export interface Attempt {
   tenantId: string;
-  /** Unknown for a failed identification. */
+  /** Unknown for a failed identification; at sign-up, the id the new account will have. */
   accountId?: string;
+  /** The person's sign-in name (the typing signal's phrase), when known. */
+  username?: string;
   action: Action;
   /** The assurance the attempt reached (of the session after it, for actions). */
   assurance: Assurance;
-  /** Request context for risk signals. */
-  context: { ip?: string; userAgent?: string };
+  /** Request context for risk signals; the device and typing payloads are untrusted, as sent. */
+  context: { ip?: string; userAgent?: string; device?: unknown; typing?: unknown; at?: number };
 }
 
-export type Decision =
+/** The risk assessment behind a decision, in short (the full one is stored with the attempt). */
+export interface AssessmentSummary {
+  score: number;
+  level: string;
+  reasons: string[];
+}
+
+export type Decision = (
   | { outcome: 'allow'; reasons: string[] }
   | { outcome: 'step_up'; required: AssuranceRequirement; reasons: string[] }
-  | { outcome: 'deny'; reasons: string[] };
+  | { outcome: 'deny'; reasons: string[] }
+) & { assessment?: AssessmentSummary };
 
 export interface DecisionPoint {
   decide(attempt: Attempt): Promise<Decision>;
+  /** A factor was refused: feeds velocity and the person's history. Optional. */
+  failed?(attempt: Omit<Attempt, 'assurance'>): Promise<void>;
 }
 
 /** Allows every attempt at the level its factors reached. */

@@ -57,3 +57,56 @@ export interface PastAttempt {
   geo?: GeoPoint;
   deviceId?: string;
 }
+
+/** A device the person signed in from before, as history keeps it. */
+export interface KnownDevice {
+  id: string;
+  /** Stable hash of the fingerprint (thumbmark). */
+  thumbmark: string;
+  /** Per-component hashes for fuzzy matching (component name → hash). */
+  components: Record<string, string>;
+  /** Browser and OS family from the user agent (`Chrome 120 / macOS`). */
+  label?: string;
+  firstSeenAt: number;
+  lastSeenAt: number;
+  /** `trusted` (seen on successful sign-ins, or bound to an attested passkey), `revoked`. */
+  state: 'trusted' | 'revoked';
+  /** A passkey with a trusted attestation was registered from it. */
+  attested: boolean;
+}
+
+/** What the engine knows of the person before this attempt. */
+export interface PersonHistory {
+  /** Past attempts, newest first (bounded: the last 200 within 90 days). */
+  attempts: PastAttempt[];
+  devices: KnownDevice[];
+  /** Typing profile (the keystroke detector's model) and its sample count. */
+  typing: { model: unknown; samples: number };
+  /** The person's sign-in name (the phrase the typing signal expects), when known. */
+  username?: string;
+}
+
+/** Sliding-window counters shared by every instance (failures per account, IP, fingerprint). */
+export interface VelocityCounters {
+  /** Counts the hits of `key` in the last `windowMs` (without adding one). */
+  count(key: string, windowMs: number): Promise<number>;
+  /** Distinct members recorded under `key` in the last `windowMs` (e.g. accounts tried from one IP). */
+  distinct(key: string, windowMs: number): Promise<number>;
+}
+
+/** Everything a signal may read: the attempt, the person's history, and facts derived once. */
+export interface AssessmentContext {
+  attempt: RiskAttempt;
+  history: PersonHistory;
+  /** Location of `attempt.ip` (undefined: no IP, private, or not in the database). */
+  geo?: GeoPoint;
+  /** Network facts of `attempt.ip`. */
+  network?: { asn?: number; org?: string; hosting: boolean; denied: boolean; allowed: boolean };
+  velocity: VelocityCounters;
+}
+
+/** One risk signal: one file, one registration line in the engine's table. */
+export interface Signal {
+  name: string;
+  evaluate(ctx: AssessmentContext): Contribution[] | Skip | Promise<Contribution[] | Skip>;
+}

@@ -116,6 +116,16 @@ export class MemoryState implements EphemeralState {
     return { count, resetAtMs: entry.expiresAtMs };
   }
 
+  async countHits(key: string, windowMs: number, nowMs?: number): Promise<number> {
+    this.#assertOpen();
+    const window = toDurationMs('windowMs', windowMs);
+    const at = nowMs === undefined ? this.#now() : toEpochMs('nowMs', nowMs);
+    const entry = this.#live(key);
+    if (!entry) return 0;
+    if (entry.kind !== 'hits') throw new Error(WRONG_TYPE);
+    return entry.hits.filter((t) => t > at - window && t <= at).length;
+  }
+
   async hit(key: string, windowMs: number, nowMs?: number): Promise<number> {
     this.#assertOpen();
     const window = toDurationMs('windowMs', windowMs);

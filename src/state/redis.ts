@@ -51,8 +51,19 @@ redis.call('PEXPIRE', KEYS[1], window)
 return count
 `;
 
+const COUNT_HITS_LUA = `
+local window = tonumber(ARGV[1])
+local now = tonumber(ARGV[2])
+if not now then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+return redis.call('ZCOUNT', KEYS[1], '(' .. (now - window), now)
+`;
+
 /** The commands registered with `defineCommand`, which ioredis cannot type. */
 interface StateScripts {
+  tgCountHits(key: string, windowMs: number, nowMs: string): Promise<number>;
   tgIncrement(key: string, windowMs: number): Promise<[number, number]>;
   tgHit(key: string, windowMs: number, nowMs: string, member: string): Promise<number>;
 }
@@ -113,6 +124,7 @@ export class RedisState implements EphemeralState {
     this.#client.on('error', (error: unknown) => this.#connectionError(error, 'redis connection'));
     this.#client.defineCommand('tgIncrement', { numberOfKeys: 1, lua: INCREMENT_LUA });
     this.#client.defineCommand('tgHit', { numberOfKeys: 1, lua: HIT_LUA });
+    this.#client.defineCommand('tgCountHits', { numberOfKeys: 1, lua: COUNT_HITS_LUA });
     this.#scripts = this.#client as unknown as StateScripts;
   }
 
@@ -172,6 +184,13 @@ export class RedisState implements EphemeralState {
     const at = nowMs === undefined ? '' : String(toEpochMs('nowMs', nowMs));
     // A unique member per hit: the score alone would merge hits in the same millisecond.
     return this.#scripts.tgHit(this.prefix + key, window, at, randomUUID());
+  }
+
+  async countHits(key: string, windowMs: number, nowMs?: number): Promise<number> {
+    this.#assertOpen();
+    const window = toDurationMs('windowMs', windowMs);
+    const at = nowMs === undefined ? '' : String(toEpochMs('nowMs', nowMs));
+    return this.#scripts.tgCountHits(this.prefix + key, window, at);
   }
 
   async publish(channel: string, message: string): Promise<void> {

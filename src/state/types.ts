@@ -60,6 +60,12 @@ export interface EphemeralState {
   hit(key: string, windowMs: number, nowMs?: number): Promise<number>;
 
   /**
+   * Counts the hits of a sliding-window log (`hit`) in `(now - windowMs, now]` without recording one.
+   * @returns 0 for an absent key.
+   */
+  countHits(key: string, windowMs: number, nowMs?: number): Promise<number>;
+
+  /**
    * Sends a message to every current subscriber of `channel`: on every instance sharing the backend
    * (Redis) or in this process (memory). Delivery is asynchronous and at most once; a subscriber that is
    * disconnected at the time misses the message, so durable work belongs in an outbox, not here.

@@ -65,6 +65,8 @@ export async function startTestService(
     CHAIN_PORT: '0',
     DATA_DIR: dir.path,
     LOG_LEVEL: 'silent',
+    // The ASN index takes about a second of CPU to build: suites that test the network signal turn it on.
+    RISK_ASN_DATA: 'off',
     ...env,
   };
   const config = loadConfig(fullEnv);

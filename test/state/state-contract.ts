@@ -196,6 +196,18 @@ export function describeStateContract(name: string, factory: StateFactory): void
     });
 
     describe('hit (sliding-window rate limits)', () => {
+      it('counts a sliding window without recording a hit', async () => {
+        const state = await open();
+        const t = Date.now();
+        expect(await state.countHits('cw', 1000, t)).toBe(0);
+        await state.hit('cw', 1000, t);
+        await state.hit('cw', 1000, t + 100);
+        expect(await state.countHits('cw', 1000, t + 100)).toBe(2);
+        expect(await state.countHits('cw', 1000, t + 100)).toBe(2);
+        expect(await state.countHits('cw', 1000, t + 1050)).toBe(1);
+        expect(await state.countHits('cw', 1000, t + 1200)).toBe(0);
+      });
+
       it('counts the hits within the window, this one included', async () => {
         const state = await open();
         const t = Date.now();

@@ -2,7 +2,8 @@
  * Sign-in with a passkey: the button asks for any passkey of this site (discoverable credentials), and
  * where the browser supports it the username field offers passkeys as autofill suggestions
  * (conditional UI). Starting the button's ceremony aborts the autofill one (SimpleWebAuthn keeps one
- * ceremony at a time), so an aborted autofill request is not an error.
+ * ceremony at a time), so an aborted autofill request is not an error. The verify request carries
+ * the attempt's risk signals (device fingerprint, username typing; risk-capture.js) when there are any.
  */
 
 import {
@@ -15,6 +16,7 @@ import {
   showStatus,
   tenantPath,
 } from '/assets/common.js';
+import { collectRiskSignals } from '/assets/risk-capture.js';
 import { browserSupportsWebAuthnAutofill, startAuthentication } from '/assets/vendor/simplewebauthn/index.js';
 
 const form = document.getElementById('sign-in-form');
@@ -28,7 +30,9 @@ async function signIn(useBrowserAutofill) {
   if (!useBrowserAutofill) showStatus('Follow your device’s prompt to use your passkey.');
   const response = await startAuthentication({ optionsJSON: options, useBrowserAutofill });
   showStatus('Checking your passkey…');
-  const result = await api(tenantPath('/auth/passkey/verify'), { method: 'POST', body: { response } });
+  const risk = await collectRiskSignals();
+  const body = Object.keys(risk).length > 0 ? { response, risk } : { response };
+  const result = await api(tenantPath('/auth/passkey/verify'), { method: 'POST', body });
   showStatus('Signed in. Taking you on…');
   goAfterSignIn(result, returnTarget());
   return true;

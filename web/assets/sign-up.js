@@ -9,6 +9,7 @@ import {
   tenantPath,
   withBusy,
 } from '/assets/common.js';
+import { collectRiskSignals } from '/assets/risk-capture.js';
 import { startRegistration } from '/assets/vendor/simplewebauthn/index.js';
 
 const form = document.getElementById('sign-up-form');
@@ -30,7 +31,10 @@ form.addEventListener('submit', (event) => {
       showStatus('Follow your device’s prompt to create the passkey.');
       const response = await startRegistration({ optionsJSON: options });
       showStatus('Checking your new passkey…');
-      const result = await api(tenantPath('/auth/sign-up/verify'), { method: 'POST', body: { response } });
+      // The device fingerprint and username typing start the person's risk history.
+      const risk = await collectRiskSignals();
+      const body = Object.keys(risk).length > 0 ? { response, risk } : { response };
+      const result = await api(tenantPath('/auth/sign-up/verify'), { method: 'POST', body });
       showStatus('Your account is ready. Taking you to it…');
       goAfterSignIn(result, accountPage());
     },

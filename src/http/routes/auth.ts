@@ -55,13 +55,19 @@ export const authenticationResponse = z.looseObject({
   clientExtensionResults: extensions,
   authenticatorAttachment: z.string().max(32).optional(),
 });
+/** What the sign-in page collected for the risk engine: the device fingerprint and typing rhythm. */
+const riskPayload = z
+  .strictObject({ device: z.unknown().optional(), typing: z.unknown().optional() })
+  .optional()
+  .meta({ description: 'Device fingerprint and typing rhythm from the sign-in page (optional).' });
 const nonce = z.string().min(8).max(64);
 const didAnswer = z.union([
-  z.strictObject({ nonce, jwt: z.string().min(10).max(16_384) }),
+  z.strictObject({ nonce, jwt: z.string().min(10).max(16_384), risk: riskPayload }),
   z.strictObject({
     nonce,
     did: z.string().min(8).max(2048),
     signature: z.string().regex(/^0x[0-9a-fA-F]{130}$/),
+    risk: riskPayload,
   }),
 ]);
 const empty = z.strictObject({});
@@ -151,7 +157,11 @@ export function authRoutes(deps: AuthRouteDeps): Route[] {
       summary: 'Finish sign-up: the new passkey creates the account (with its DID) and a session.',
       tags: ['sign-in'],
       params: tenantParams,
-      body: z.strictObject({ response: registrationResponse, passkeyName: z.string().max(64).optional() }),
+      body: z.strictObject({
+        response: registrationResponse,
+        passkeyName: z.string().max(64).optional(),
+        risk: riskPayload,
+      }),
       status: 201,
       responses: { 201: { description: 'Signed up and signed in.', schema: signedInSchema }, ...refused },
       handler: async ({ req, res, params, body }) => {
@@ -184,7 +194,7 @@ export function authRoutes(deps: AuthRouteDeps): Route[] {
       summary: 'Sign in with a passkey assertion.',
       tags: ['sign-in'],
       params: tenantParams,
-      body: z.strictObject({ response: authenticationResponse }),
+      body: z.strictObject({ response: authenticationResponse, risk: riskPayload }),
       responses: { 200: { description: 'Signed in.', schema: signedInSchema }, ...refused },
       handler: async ({ req, res, params, body }) => {
         const attempt = await edge.attempt(req, res, params.tenant);
@@ -235,7 +245,11 @@ export function authRoutes(deps: AuthRouteDeps): Route[] {
       description: 'Unknown usernames and wrong codes get the same answer.',
       tags: ['sign-in'],
       params: tenantParams,
-      body: z.strictObject({ username: z.string().min(1).max(128), code: z.string().min(1).max(64) }),
+      body: z.strictObject({
+        username: z.string().min(1).max(128),
+        code: z.string().min(1).max(64),
+        risk: riskPayload,
+      }),
       responses: { 200: { description: 'Recovered.', schema: signedInSchema }, ...refused },
       handler: async ({ req, res, params, body }) => {
         const attempt = await edge.attempt(req, res, params.tenant);
@@ -263,7 +277,7 @@ export function authRoutes(deps: AuthRouteDeps): Route[] {
       summary: 'Step up with a passkey: the session id rotates and its level rises.',
       tags: ['sign-in'],
       params: tenantParams,
-      body: z.strictObject({ response: authenticationResponse }),
+      body: z.strictObject({ response: authenticationResponse, risk: riskPayload }),
       responses: { 200: { description: 'Stepped up.', schema: signedInSchema }, ...refused },
       handler: async ({ req, res, params, body }) => {
         const { attempt, session } = await edge.require(req, res, params.tenant, { allowPending: true });
@@ -278,7 +292,7 @@ export function authRoutes(deps: AuthRouteDeps): Route[] {
       summary: 'Step up with a TOTP code: the session id rotates and its level rises.',
       tags: ['sign-in'],
       params: tenantParams,
-      body: z.strictObject({ code: z.string().min(1).max(32) }),
+      body: z.strictObject({ code: z.string().min(1).max(32), risk: riskPayload }),
       responses: { 200: { description: 'Stepped up.', schema: signedInSchema }, ...refused },
       handler: async ({ req, res, params, body }) => {
         const { attempt, session } = await edge.require(req, res, params.tenant, { allowPending: true });

@@ -1,0 +1,217 @@
+/**
+ * A tenant's access and step-up policy (Cedar), for its admins: list versions, validate, upload a
+ * draft (refused with Cedar's messages and positions), activate, roll back, replay a draft against the
+ * last real attempts (allow / step-up / deny before and after), and simulate a sequence of attempts
+ * against a fresh history. Reading needs the `tenant-admin` or `auditor` role; changes need
+ * `tenant-admin` and a recent multi-factor proof.
+ */
+import { z } from 'zod';
+import { buildContext, type DeviceFacts, type GeoFacts } from '../../policy/cedar/context.ts';
+import { DEFAULT_POLICY } from '../../policy/cedar/default-policy.ts';
+import { type CompiledPolicy, compilePolicy } from '../../policy/cedar/engine.ts';
+import type { Operation } from '../../policy/cedar/schema.ts';
+import type { TenantPolicies } from '../../policy/tenant-policies.ts';
+import type { TenantPolicy } from '../../store/generated/postgres/client.ts';
+import type { Store } from '../../store/index.ts';
+import { type AdminRole, requireAdmin } from '../admin-auth.ts';
+import { defineRoute, type Route } from '../routes.ts';
+import type { SessionEdge } from '../session-auth.ts';
+import { tenantParams } from './auth.ts';
+
+export interface AdminPolicyRouteDeps {
+  store: Store;
+  edge: SessionEdge;
+  policies: TenantPolicies;
+}
+
+const READ: readonly AdminRole[] = ['tenant-admin', 'auditor', 'super-admin'];
+const WRITE: readonly AdminRole[] = ['tenant-admin', 'super-admin'];
+
+const policyText = z.strictObject({
+  text: z
+    .string()
+    .min(1)
+    .max(256 * 1024),
+});
+const versionParams = tenantParams.extend({ version: z.coerce.number().int().min(1) });
+
+function view(row: TenantPolicy) {
+  return {
+    version: row.version,
+    status: row.status,
+    hash: row.hash,
+    createdAt: row.createdAt.toISOString(),
+    activatedAt: row.activatedAt?.toISOString() ?? null,
+    text: row.text,
+  };
+}
+
+/** The decision inputs stored with an attempt (see risk-decision.ts). */
+interface StoredInputs {
+  operation: Operation;
+  roles: string[];
+  enrolled: { mfa?: boolean; phr?: boolean; phrh?: boolean };
+  assurance: { aal: 1 | 2 | 3; amr: string[]; phr: boolean; phrh: boolean };
+  device: DeviceFacts;
+  geo: GeoFacts;
+  score: number;
+  reasons: string[];
+}
+
+export function adminPolicyRoutes(deps: AdminPolicyRouteDeps): Route[] {
+  const { edge, policies } = deps;
+  return [
+    defineRoute({
+      method: 'get',
+      path: '/t/:tenant/api/admin/policies',
+      operationId: 'listPolicies',
+      summary: 'The tenant’s policy versions, the active one, and the default policy.',
+      tags: ['admin'],
+      params: tenantParams,
+      responses: { 200: { description: 'Versions.' }, 403: { description: 'Not an admin.' } },
+      handler: async ({ req, res, params }) => {
+        const { attempt } = await requireAdmin(edge, req, res, params.tenant, { roles: READ, write: false });
+        const rows = await policies.list(attempt.tenant.id);
+        return {
+          active: rows.find((r) => r.status === 'active')?.version ?? null,
+          versions: rows.map(view),
+          defaultPolicy: DEFAULT_POLICY,
+        };
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/t/:tenant/api/admin/policies/validate',
+      operationId: 'validatePolicy',
+      summary: 'Validates a policy against the schema: Cedar’s errors and warnings with line and column.',
+      tags: ['admin'],
+      params: tenantParams,
+      body: policyText,
+      responses: { 200: { description: '`{ valid, errors, warnings }`.' } },
+      handler: async ({ req, res, params, body }) => {
+        await requireAdmin(edge, req, res, params.tenant, { roles: READ, write: false });
+        const result = compilePolicy(body.text);
+        return result.ok
+          ? { valid: true, errors: [], warnings: result.warnings }
+          : { valid: false, errors: result.errors, warnings: [] };
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/t/:tenant/api/admin/policies',
+      operationId: 'createPolicyDraft',
+      summary: 'Uploads a draft policy (the next version); refused with Cedar’s errors when invalid.',
+      tags: ['admin'],
+      params: tenantParams,
+      body: policyText,
+      status: 201,
+      responses: {
+        201: { description: 'The draft.' },
+        400: { description: '`invalid_policy` with `errors`.' },
+      },
+      handler: async ({ req, res, params, body }) => {
+        const { attempt, account } = await requireAdmin(edge, req, res, params.tenant, {
+          roles: WRITE,
+          write: true,
+        });
+        return view(await policies.createDraft(attempt.tenant.id, body.text, account.id));
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/t/:tenant/api/admin/policies/:version/activate',
+      operationId: 'activatePolicy',
+      summary: 'Makes a version the tenant’s policy (the previous one retires); every instance within 2 s.',
+      tags: ['admin'],
+      params: versionParams,
+      body: z.strictObject({}),
+      responses: { 200: { description: 'The active version.' } },
+      handler: async ({ req, res, params }) => {
+        const { attempt } = await requireAdmin(edge, req, res, params.tenant, { roles: WRITE, write: true });
+        return view(await policies.activate(attempt.tenant.id, params.version));
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/t/:tenant/api/admin/policies/rollback',
+      operationId: 'rollbackPolicy',
+      summary: 'Re-activates the previously active version (or the default policy).',
+      tags: ['admin'],
+      params: tenantParams,
+      body: z.strictObject({}),
+      responses: { 200: { description: 'The active version, or `{ active: null }` for the default.' } },
+      handler: async ({ req, res, params }) => {
+        const { attempt } = await requireAdmin(edge, req, res, params.tenant, { roles: WRITE, write: true });
+        const row = await policies.rollback(attempt.tenant.id);
+        return row ? view(row) : { active: null };
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/t/:tenant/api/admin/policies/replay',
+      operationId: 'replayPolicy',
+      summary:
+        'Replays a draft (text or version) against the last N real attempts: outcomes before and after.',
+      tags: ['admin'],
+      params: tenantParams,
+      body: z.strictObject({
+        text: z
+          .string()
+          .min(1)
+          .max(256 * 1024)
+          .optional(),
+        version: z.number().int().min(1).optional(),
+        last: z.number().int().min(1).max(10_000).default(1000),
+      }),
+      responses: { 200: { description: 'Counts before and after, and the attempts whose outcome changes.' } },
+      handler: async ({ req, res, params, body }) => {
+        const { attempt } = await requireAdmin(edge, req, res, params.tenant, { roles: READ, write: false });
+        const tenantId = attempt.tenant.id;
+        const text =
+          body.text ?? (body.version ? (await policies.get(tenantId, body.version)).text : undefined);
+        const draft = text ? policies.compile(text) : (await policies.activeFor(tenantId)).policy;
+        const current = (await policies.activeFor(tenantId)).policy;
+        const rows = await deps.store.db.riskAttempt.findMany({
+          where: { tenantId, decision: { not: '' } },
+          orderBy: { at: 'desc' },
+          take: body.last,
+          select: { id: true, at: true, accountId: true, assessment: true },
+        });
+        const before = { allow: 0, step_up: 0, deny: 0 };
+        const after = { allow: 0, step_up: 0, deny: 0 };
+        const changed: Array<{ id: string; at: string; before: string; after: string }> = [];
+        for (const row of rows) {
+          const inputs = (JSON.parse(row.assessment) as { inputs?: StoredInputs }).inputs;
+          if (!inputs) continue;
+          const decide = (policy: CompiledPolicy) =>
+            policy.decide({
+              action: inputs.operation,
+              person: {
+                id: row.accountId ?? 'anonymous',
+                tenant: tenantId,
+                roles: inputs.roles,
+                enrolled: inputs.enrolled,
+              },
+              resource: { type: 'Tenant', id: tenantId },
+              context: buildContext({
+                risk: { score: inputs.score, reasons: inputs.reasons },
+                assurance: inputs.assurance,
+                authTimeMs: row.at.getTime(),
+                device: inputs.device,
+                geo: inputs.geo,
+                at: row.at.getTime(),
+              }),
+            }).outcome;
+          const was = decide(current);
+          const now = decide(draft);
+          before[was]++;
+          after[now]++;
+          if (was !== now && changed.length < 100) {
+            changed.push({ id: row.id, at: row.at.toISOString(), before: was, after: now });
+          }
+        }
+        return { attempts: before.allow + before.step_up + before.deny, before, after, changed };
+      },
+    }),
+  ];
+}

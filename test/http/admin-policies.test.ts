@@ -1,0 +1,147 @@
+/**
+ * Tenant policy administration: only admins read and change it (role matrix: none, auditor,
+ * tenant-admin, stale session); an invalid policy is refused with Cedar's message and position and the
+ * active policy stays; a draft is replayed against real attempts before activation; activation takes
+ * effect on the next sign-in; rollback restores the previous policy.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AuthClient } from '../helpers/auth-client.ts';
+import { startTestService, type TestService } from '../helpers/service.ts';
+
+let svc: TestService;
+beforeAll(async () => {
+  svc = await startTestService({ AUTH_RATE_LIMIT_PER_MINUTE: '100000', TRUST_PROXY: 'loopback' });
+});
+afterAll(async () => {
+  await svc?.destroy();
+});
+
+const DENY_US = `@id("allow-all")
+permit (principal, action in Action::"AnyOperation", resource);
+
+@id("deny-us")
+@reason("No sign-ins from the US")
+forbid (principal, action == Action::"SignIn", resource)
+when { context.geo.country == "US" };
+`;
+
+async function personWithRoles(username: string, roles: string[]) {
+  const client = new AuthClient(svc.url);
+  const r = await client.signUp(username);
+  expect(r.status).toBe(201);
+  await svc.service.store.db.account.update({
+    where: { id: (r.body.account as { id: string }).id },
+    data: { roles: JSON.stringify(roles) },
+  });
+  return client;
+}
+
+describe('who may read and change the policy', () => {
+  it('refuses people without a role (403), lets auditors read but not write, and admins do both', async () => {
+    const nobody = await personWithRoles('nobody', []);
+    expect((await nobody.call('GET', nobody.t('/api/admin/policies'))).status).toBe(403);
+    const auditor = await personWithRoles('auditor1', ['auditor']);
+    expect((await auditor.call('GET', auditor.t('/api/admin/policies'))).status).toBe(200);
+    const write = await auditor.call('POST', auditor.t('/api/admin/policies'), { text: DENY_US });
+    expect(write.status).toBe(403);
+    expect(write.body).toMatchObject({ code: 'forbidden' });
+    const anonymous = new AuthClient(svc.url);
+    expect((await anonymous.call('GET', anonymous.t('/api/admin/policies'))).status).toBe(401);
+  });
+
+  it('asks an admin whose last proof is old to step up before a change (RFC 9470)', async () => {
+    const admin = await personWithRoles('staleadmin', ['tenant-admin']);
+    await svc.service.store.db.session.updateMany({
+      where: { endedAt: null, account: { username: 'staleadmin' } },
+      data: { authTime: new Date(Date.now() - 3_600_000) },
+    });
+    const r = await admin.call('POST', admin.t('/api/admin/policies'), { text: DENY_US });
+    expect(r.status).toBe(401);
+    expect(r.body).toMatchObject({ code: 'insufficient_user_authentication' });
+  });
+});
+
+describe('policy lifecycle', () => {
+  it('refuses an invalid policy with Cedar’s message, line and column; the default policy stays active', async () => {
+    const admin = await personWithRoles('admin1', ['tenant-admin']);
+    const bad =
+      'permit (principal, action in Action::"AnyOperation", resource)\nwhen { context.geo.contry == "US" };';
+    const r = await admin.call<{
+      code: string;
+      errors: Array<{ message: string; line?: number; column?: number }>;
+    }>('POST', admin.t('/api/admin/policies'), { text: bad });
+    expect(r.status).toBe(400);
+    expect(r.body.code).toBe('invalid_policy');
+    expect(r.body.errors[0]!.message).toMatch(/contry/);
+    expect(r.body.errors[0]!.line).toBe(2);
+    const syntax = await admin.call<{ errors: Array<{ line?: number }> }>(
+      'POST',
+      admin.t('/api/admin/policies/validate'),
+      {
+        text: 'permit (principal, action, resource',
+      },
+    );
+    expect(syntax.body).toMatchObject({ valid: false });
+    expect(syntax.body.errors[0]!.line).toBe(1);
+    const list = await admin.call('GET', admin.t('/api/admin/policies'));
+    expect(list.body).toMatchObject({ active: null, versions: [] });
+  });
+
+  it('replays a draft, activates it (a US sign-in is then refused), and rolls back to the default', async () => {
+    const admin = await personWithRoles('admin2', ['tenant-admin']);
+    // A real sign-in from the US under the default policy, to replay against.
+    const visitor = new AuthClient(svc.url);
+    const options = await visitor.registrationOptions('visitor');
+    const up = await visitor.call(
+      'POST',
+      visitor.t('/auth/sign-up/verify'),
+      { response: visitor.register(options.body.options) },
+      { 'x-forwarded-for': '8.8.8.8' },
+    );
+    expect(up.status).toBe(201);
+
+    const draft = await admin.call<{ version: number; status: string }>(
+      'POST',
+      admin.t('/api/admin/policies'),
+      {
+        text: DENY_US,
+      },
+    );
+    expect(draft.status).toBe(201);
+    expect(draft.body).toMatchObject({ version: 1, status: 'draft' });
+    const replay = await admin.call<{ before: { deny: number }; after: { deny: number } }>(
+      'POST',
+      admin.t('/api/admin/policies/replay'),
+      { version: 1 },
+    );
+    expect(replay.status).toBe(200);
+    expect(replay.body.after.deny).toBeGreaterThan(replay.body.before.deny ?? 0);
+
+    expect((await admin.call('POST', admin.t('/api/admin/policies/1/activate'), {})).status).toBe(200);
+    // The active policy is cached for up to two seconds per instance.
+    await new Promise((r) => setTimeout(r, 2_100));
+    const fromUs = visitor.fork();
+    const signIn = async () => {
+      const o = await fromUs.call<{ options: Parameters<AuthClient['assert']>[0] }>(
+        'POST',
+        fromUs.t('/auth/passkey/options'),
+        {},
+        { 'x-forwarded-for': '8.8.8.8' },
+      );
+      return fromUs.call(
+        'POST',
+        fromUs.t('/auth/passkey/verify'),
+        { response: fromUs.assert(o.body.options) },
+        { 'x-forwarded-for': '8.8.8.8' },
+      );
+    };
+    const refused = await signIn();
+    expect(refused.status).toBe(403);
+    expect(refused.body.reasons).toContain('deny-us');
+
+    const rolled = await admin.call('POST', admin.t('/api/admin/policies/rollback'), {});
+    expect(rolled.body).toMatchObject({ active: null });
+    await new Promise((r) => setTimeout(r, 2_100));
+    expect((await signIn()).status).toBe(200);
+  });
+});
