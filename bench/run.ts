@@ -5,6 +5,7 @@ import { report, startServiceProcess } from './lib.ts';
 import { policyBench } from './policy.ts';
 import { relayerBench } from './relayer.ts';
 import { resolutionBench } from './resolution.ts';
+import { riskBench } from './risk.ts';
 import { signInBench } from './signin.ts';
 
 const service = await startServiceProcess();
@@ -18,3 +19,4 @@ report('relayer', await relayerBench());
 report('credentials', await credentialsBench());
 report('signin', await signInBench());
 report('policy', await policyBench());
+report('risk', await riskBench());
