@@ -145,3 +145,43 @@ describe('policy lifecycle', () => {
     expect((await signIn()).status).toBe(200);
   });
 });
+
+describe('risk weights', () => {
+  it('lets an admin set per-tenant weights, validated, and the next assessment uses them', async () => {
+    const admin = await personWithRoles('admin3', ['tenant-admin']);
+    const bad = await admin.call('PUT', admin.t('/api/admin/risk/weights'), {
+      weights: { 'device.new': -1 },
+    });
+    expect(bad.status).toBe(400);
+    const ok = await admin.call('PUT', admin.t('/api/admin/risk/weights'), { weights: { device: 0 } });
+    expect(ok.status).toBe(200);
+    expect((await admin.call('GET', admin.t('/api/admin/risk/weights'))).body).toEqual({
+      weights: { device: 0 },
+    });
+    // A new person's first sign-in is a new device; muted, it adds nothing to the score.
+    await new Promise((r) => setTimeout(r, 2_100));
+    const c = new AuthClient(svc.url);
+    const up = await c.call<{ options: Parameters<AuthClient['register']>[0] }>(
+      'POST',
+      c.t('/auth/sign-up/options'),
+      {
+        username: 'weighted',
+      },
+    );
+    const r = await c.call('POST', c.t('/auth/sign-up/verify'), {
+      response: c.register(up.body.options),
+      risk: { device: { thumbmark: 'a'.repeat(32), components: { audio: 'x1' } } },
+    });
+    expect(r.status).toBe(201);
+    const row = await svc.service.store.db.riskAttempt.findFirstOrThrow({
+      where: { accountId: (r.body.account as { id: string }).id },
+    });
+    const device = (
+      JSON.parse(row.assessment) as {
+        contributions: Array<{ signal: string; weight: number; weighted: number }>;
+      }
+    ).contributions.find((x) => x.signal === 'device');
+    expect(device).toMatchObject({ weight: 0, weighted: 0 });
+    expect(row.score).toBe(0);
+  });
+});

@@ -213,5 +213,46 @@ export function adminPolicyRoutes(deps: AdminPolicyRouteDeps): Route[] {
         return { attempts: before.allow + before.step_up + before.deny, before, after, changed };
       },
     }),
+    defineRoute({
+      method: 'get',
+      path: '/t/:tenant/api/admin/risk/weights',
+      operationId: 'getRiskWeights',
+      summary: 'The tenant’s risk weights (signal name or reason code → multiplier; 1 when absent).',
+      tags: ['admin'],
+      params: tenantParams,
+      responses: { 200: { description: '`{ weights }`.' } },
+      handler: async ({ req, res, params }) => {
+        const { attempt } = await requireAdmin(edge, req, res, params.tenant, { roles: READ, write: false });
+        const tenant = await deps.store.db.tenant.findUniqueOrThrow({ where: { id: attempt.tenant.id } });
+        return {
+          weights: tenant.riskWeights ? (JSON.parse(tenant.riskWeights) as Record<string, number>) : {},
+        };
+      },
+    }),
+    defineRoute({
+      method: 'put',
+      path: '/t/:tenant/api/admin/risk/weights',
+      operationId: 'setRiskWeights',
+      summary: 'Sets the tenant’s risk weights: 0 mutes a signal or reason, 2 doubles it (at most 10).',
+      tags: ['admin'],
+      params: tenantParams,
+      body: z.strictObject({
+        weights: z
+          .record(
+            z.string().regex(/^[a-z_]+(\.[a-z_]+)?$/, 'a signal name or reason code'),
+            z.number().min(0).max(10),
+          )
+          .refine((w) => Object.keys(w).length <= 100, 'at most 100 weights'),
+      }),
+      responses: { 200: { description: '`{ weights }`.' } },
+      handler: async ({ req, res, params, body }) => {
+        const { attempt } = await requireAdmin(edge, req, res, params.tenant, { roles: WRITE, write: true });
+        await deps.store.db.tenant.update({
+          where: { id: attempt.tenant.id },
+          data: { riskWeights: Object.keys(body.weights).length > 0 ? JSON.stringify(body.weights) : null },
+        });
+        return { weights: body.weights };
+      },
+    }),
   ];
 }
