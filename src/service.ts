@@ -241,7 +241,7 @@ export async function startService(config: Config, options: ServiceOptions): Pro
       }),
       ...authRoutes({ auth, edge, publicUrl: config.PUBLIC_URL }),
       ...meFactorRoutes({ auth, edge }),
-      ...adminPolicyRoutes({ store, edge, policies }),
+      ...adminPolicyRoutes({ store, edge, policies, ...(risk ? { riskServices: risk.services } : {}) }),
       ...(options.extraRoutes ?? []),
     );
     const app = createApp({
@@ -284,7 +284,7 @@ export async function startService(config: Config, options: ServiceOptions): Pro
 async function startRisk(
   config: Config,
   deps: { store: Store; state: EphemeralState; policies: TenantPolicies; log: Logger },
-): Promise<{ decisions: RiskDecisionPoint; engine: RiskEngine }> {
+): Promise<{ decisions: RiskDecisionPoint; engine: RiskEngine; services: RiskServices }> {
   const services: RiskServices = { maxSpeedKmh: config.RISK_MAX_SPEED_KMH };
   if (config.RISK_GEO_DB !== 'off') {
     const files =
@@ -335,7 +335,7 @@ async function startRisk(
       return weights;
     },
   });
-  return { decisions, engine };
+  return { decisions, engine, services };
 }
 
 function listen(app: ReturnType<typeof createApp>, port: number, host: string): Promise<Server> {

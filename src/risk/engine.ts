@@ -40,17 +40,39 @@ export interface RiskServices {
 
 /** Every signal, in the order their contributions are shown. */
 export function signalTable(services: RiskServices): Signal[] {
-  const geo: GeoLookup = services.geo ?? { lookup: () => undefined };
   // biome-ignore format: the registry reads as a table
   return [
     deviceSignal,
-    { name: 'geo',     evaluate: (c) => geolocationSignal(c.attempt, { history: c.history.attempts, geo }) },
-    { name: 'travel',  evaluate: (c) => impossibleTravelSignal(c.attempt, { history: c.history.attempts, geo }, { ...(services.maxSpeedKmh ? { maxSpeedKmh: services.maxSpeedKmh } : {}) }) },
+    { name: 'geo',     evaluate: (c) => withGeo(services, 'geo', (geo) => geolocationSignal(c.attempt, { history: c.history.attempts, geo })) },
+    { name: 'travel',  evaluate: (c) => travelOf(services, c) },
     { name: 'network', evaluate: (c) => networkSignal(c.attempt, { ...(services.asn ? { asn: services.asn } : {}), deny: services.deny ?? [], allow: services.allow ?? [] }) },
     velocitySignal,
     timeOfDaySignal,
     { name: 'typing',  evaluate: typingOf },
   ];
+}
+
+function withGeo(
+  services: RiskServices,
+  signal: string,
+  run: (geo: GeoLookup) => Contribution[] | Skip,
+): Contribution[] | Skip {
+  return services.geo ? run(services.geo) : { signal, skipped: 'not_configured' };
+}
+
+/**
+ * Travel is not judged from hosting networks: a VPN's exit says nothing about where the person is
+ * (the network signal scores the hosting network itself).
+ */
+function travelOf(services: RiskServices, c: AssessmentContext): Contribution[] | Skip {
+  if (c.network?.hosting) return { signal: 'travel', skipped: 'hosting_network' };
+  return withGeo(services, 'travel', (geo) =>
+    impossibleTravelSignal(
+      c.attempt,
+      { history: c.history.attempts, geo },
+      { ...(services.maxSpeedKmh ? { maxSpeedKmh: services.maxSpeedKmh } : {}) },
+    ),
+  );
 }
 
 function typingOf(c: AssessmentContext): Contribution[] | Skip {

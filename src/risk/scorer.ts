@@ -6,12 +6,19 @@
  * lowers the score. Skipped signals add nothing (they never lower risk either).
  *
  * Weights are per tenant: a multiplier per signal name or reason code (the reason's weight wins),
- * default 1.
+ * on top of the calibrated defaults below, default 1.
  */
 import { type RiskLevel, riskLevel } from '../policy/cedar/context.ts';
 import type { Contribution, Skip } from './types.ts';
 
 export type RiskWeights = Readonly<Record<string, number>>;
+
+/**
+ * Calibrated with `npm run eval:risk`: impossible travel on its own is often a roaming phone or a VPN
+ * (the policy still denies it from a new device), and a person's typing varies with the keyboard, so
+ * each counts half. Tenant weights replace these per key.
+ */
+export const DEFAULT_WEIGHTS: RiskWeights = { 'travel.impossible': 0.5, 'typing.anomalous': 0.5 };
 
 /** A contribution as scored: its raw points, the weight, and what it added. */
 export interface WeightedContribution extends Contribution {
@@ -34,8 +41,9 @@ export interface Assessment {
 export function score(
   contributions: readonly Contribution[],
   skipped: readonly Skip[],
-  weights: RiskWeights = {},
+  tenantWeights: RiskWeights = {},
 ): Assessment {
+  const weights = { ...DEFAULT_WEIGHTS, ...tenantWeights };
   let keep = 1;
   const weightedAll: WeightedContribution[] = contributions.map((c) => {
     const raw = weights[c.reason] ?? weights[c.signal] ?? 1;

@@ -185,3 +185,46 @@ describe('risk weights', () => {
     expect(row.score).toBe(0);
   });
 });
+
+describe('simulation', () => {
+  it('replays attempts against a fresh history: the same person from the US an hour after Germany is refused', async () => {
+    const admin = await personWithRoles('admin4', ['tenant-admin']);
+    const t0 = Date.parse('2026-11-01T09:00:00Z');
+    const device = (seed: string) => ({
+      thumbmark: Buffer.from(seed).toString('hex').padEnd(32, '0'),
+      components: Object.fromEntries(
+        ['audio', 'canvas', 'fonts', 'math', 'plugins', 'webgl', 'gpu', 'cores', 'depth'].map((k) => [
+          k,
+          `${seed}${k}`,
+        ]),
+      ),
+    });
+    const attempts = [
+      { personKey: 'p1', at: t0, ip: '91.0.0.1', device: device('laptop'), outcome: 'success' },
+      { personKey: 'p1', at: t0 + 86_400_000, ip: '91.0.0.1', device: device('laptop'), outcome: 'success' },
+      {
+        personKey: 'p1',
+        at: t0 + 86_400_000 + 3_600_000,
+        ip: '8.8.8.8',
+        device: device('stranger'),
+        outcome: 'success',
+      },
+    ];
+    const r = await admin.call<{ results: Array<{ outcome: string; reasons?: string[] }> }>(
+      'POST',
+      admin.t('/api/admin/risk/simulate'),
+      { attempts },
+    );
+    expect(r.status).toBe(200);
+    expect(r.body.results).toHaveLength(3);
+    expect(r.body.results[1]!.outcome).toBe('allow');
+    expect(r.body.results[2]!.outcome).toBe('deny');
+    expect(JSON.stringify(r.body.results[2])).toContain('travel.impossible');
+    // Nothing of the simulation is stored as a real attempt.
+    expect(await svc.service.store.db.riskAttempt.count({ where: { accountId: 'p1' } })).toBe(0);
+    const bad = await admin.call('POST', admin.t('/api/admin/risk/simulate'), {
+      attempts: [{ at: 'yesterday' }],
+    });
+    expect(bad.status).toBe(400);
+  });
+});

@@ -154,11 +154,13 @@ describe.each([
 
   it('denies impossible travel from a new device, not from one of the person’s devices', () => {
     const travel = { score: 60, reasons: ['travel.impossible'] };
-    expect(decide(policy, { ...travel, device: { state: 'new' } })).toEqual({
-      outcome: 'deny',
-      reasons: ['deny-impossible-travel-new-device'],
-    });
-    expect(decide(policy, { ...travel, device: { state: 'new', seenBefore: true } }).outcome).toBe('deny');
+    const fromNewDevice = { score: 60, reasons: ['travel.impossible', 'device.new'] };
+    const denied = decide(policy, { ...fromNewDevice, device: { state: 'new' } });
+    expect(denied.outcome).toBe('deny');
+    expect(denied.reasons).toContain('deny-impossible-travel-new-device');
+    expect(decide(policy, { ...fromNewDevice, device: { state: 'new', seenBefore: true } }).outcome).toBe(
+      'deny',
+    );
     expect(decide(policy, { ...travel, device: { state: 'trusted' } })).toMatchObject({
       outcome: 'step_up',
       required: { aal: 2 },
@@ -172,12 +174,16 @@ describe.each([
     const person = { ...PERSON, enrolled: {} };
     const d2 = decide(policy, {
       score: 90,
-      reasons: ['travel.impossible'],
+      reasons: ['travel.impossible', 'device.new'],
       device: { state: 'new' },
       person,
     });
     expect(new Set(d2.reasons)).toEqual(
-      new Set(['deny-impossible-travel-new-device', 'deny-high-risk-without-hardware-key']),
+      new Set([
+        'deny-impossible-travel-new-device',
+        'deny-high-risk-without-hardware-key',
+        'deny-new-device-more-risk-without-hardware-key',
+      ]),
     );
   });
 

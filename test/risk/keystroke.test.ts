@@ -386,7 +386,7 @@ describe.skipIf(!haveCmu)(`CMU benchmark, first 12 subjects (skipped: ${CMU_FILE
 });
 
 describe('scripted typing', () => {
-  const phrase = usernamePhrase('mallory');
+  const phrase = usernamePhrase('mallorysmith');
   const profile: TypingProfile = { model: null, samples: 0 };
 
   it('should flag identical holds replayed by a bot, even without a profile', () => {
@@ -404,6 +404,14 @@ describe('scripted typing', () => {
     const keys = typed(phrase, [80, 95, 110, 70], [200.2]);
     expect(typingRhythm({ typing: { keys } }, profile, { phrase })).toMatchObject({
       reason: 'typing.scripted',
+      evidence: { rule: 'regular_intervals' },
+    });
+  });
+
+  it('should not judge interval regularity on short names (people hit it by chance there)', () => {
+    const short = usernamePhrase('ann');
+    const keys = typed(short, [80, 95, 110], [200.2]);
+    expect(typingRhythm({ typing: { keys } }, profile, { phrase: short })).not.toMatchObject({
       evidence: { rule: 'regular_intervals' },
     });
   });

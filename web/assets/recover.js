@@ -13,6 +13,7 @@ import {
   tenantPath,
   withBusy,
 } from '/assets/common.js';
+import { collectRiskSignals } from '/assets/risk-capture.js';
 import { startRegistration } from '/assets/vendor/simplewebauthn/index.js';
 
 const form = document.getElementById('recover-form');
@@ -27,7 +28,9 @@ form.addEventListener('submit', (event) => {
   withBusy(
     form.querySelector('button[type="submit"]'),
     async () => {
-      await api(tenantPath('/auth/recovery'), { method: 'POST', body: { username, code } });
+      const risk = await collectRiskSignals();
+      const body = Object.keys(risk).length > 0 ? { username, code, risk } : { username, code };
+      await api(tenantPath('/auth/recovery'), { method: 'POST', body });
       form.elements.code.value = '';
       form.hidden = true;
       next.hidden = false;

@@ -11,6 +11,8 @@ import { DEFAULT_POLICY } from '../../policy/cedar/default-policy.ts';
 import { type CompiledPolicy, compilePolicy } from '../../policy/cedar/engine.ts';
 import type { Operation } from '../../policy/cedar/schema.ts';
 import type { TenantPolicies } from '../../policy/tenant-policies.ts';
+import type { RiskServices } from '../../risk/engine.ts';
+import { simulate } from '../../risk/simulation.ts';
 import type { TenantPolicy } from '../../store/generated/postgres/client.ts';
 import type { Store } from '../../store/index.ts';
 import { type AdminRole, requireAdmin } from '../admin-auth.ts';
@@ -22,6 +24,8 @@ export interface AdminPolicyRouteDeps {
   store: Store;
   edge: SessionEdge;
   policies: TenantPolicies;
+  /** The running risk engine's data (geolocation, ASN, lists) for simulations. */
+  riskServices?: RiskServices;
 }
 
 const READ: readonly AdminRole[] = ['tenant-admin', 'auditor', 'super-admin'];
@@ -211,6 +215,43 @@ export function adminPolicyRoutes(deps: AdminPolicyRouteDeps): Route[] {
           }
         }
         return { attempts: before.allow + before.step_up + before.deny, before, after, changed };
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/t/:tenant/api/admin/risk/simulate',
+      operationId: 'simulateRisk',
+      summary: 'Replays a sequence of attempts against a fresh history under the active or a draft policy.',
+      description:
+        'Each attempt: `personKey`, `at` (epoch ms), `ip`, `userAgent`, `device`, `typing`, `outcome` (`success` or `failure` of the factor). ' +
+        'Returns each attempt’s assessment and decision; nothing is stored.',
+      tags: ['admin'],
+      params: tenantParams,
+      body: z.strictObject({
+        attempts: z.array(z.unknown()).min(1).max(10_000),
+        text: z
+          .string()
+          .min(1)
+          .max(256 * 1024)
+          .optional(),
+        version: z.number().int().min(1).optional(),
+      }),
+      responses: { 200: { description: '`{ results }`, one per attempt in order.' } },
+      handler: async ({ req, res, params, body }) => {
+        const { attempt } = await requireAdmin(edge, req, res, params.tenant, { roles: READ, write: false });
+        const tenantId = attempt.tenant.id;
+        const text =
+          body.text ?? (body.version ? (await policies.get(tenantId, body.version)).text : undefined);
+        const policy = text ? policies.compile(text) : (await policies.activeFor(tenantId)).policy;
+        const tenant = await deps.store.db.tenant.findUniqueOrThrow({ where: { id: tenantId } });
+        const results = await simulate(body.attempts as Parameters<typeof simulate>[0], {
+          policy,
+          services: deps.riskServices ?? {},
+          ...(tenant.riskWeights
+            ? { weights: JSON.parse(tenant.riskWeights) as Record<string, number> }
+            : {}),
+        });
+        return { results };
       },
     }),
     defineRoute({
