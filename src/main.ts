@@ -13,6 +13,7 @@ async function main(): Promise<void> {
   log.info({ url: service.url, publicUrl: config.PUBLIC_URL, ms }, 'Trustgate is ready');
   process.stdout.write(
     `\n  Trustgate is ready in ${ms} ms: open ${config.PUBLIC_URL}\n` +
+      `  Sign up ${config.PUBLIC_URL}/t/default/sign-up · sign in ${config.PUBLIC_URL}/t/default/sign-in\n` +
       `  API docs ${config.PUBLIC_URL}/docs · readiness ${config.PUBLIC_URL}/readyz · chain ${service.chain.rpcUrl || '(external)'} (${service.chain.mode}, id ${service.chain.chainId})\n\n`,
   );
 

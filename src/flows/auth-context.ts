@@ -237,6 +237,27 @@ export function signInEvent(ctx: SignInState, account: Account, type: string) {
 }
 
 /**
+ * Reports a refused factor to the decision point (velocity and the person's history), then rethrows.
+ * Rate-limit and policy refusals are not factor failures.
+ */
+export const reportFailure =
+  (deps: AuthDeps, ctx: { attempt: Attempt; account?: { id: string } }, action: Action) =>
+  async (err: unknown) => {
+    const code = err instanceof TrustgateError ? err.code : 'error';
+    if (code !== 'too_many_requests' && code !== 'too_many_attempts' && code !== 'access_denied') {
+      await deps.decisions
+        .failed?.({
+          tenantId: ctx.attempt.tenant.id,
+          ...(ctx.account ? { accountId: ctx.account.id } : {}),
+          action,
+          context: riskContext(ctx.attempt),
+        })
+        .catch(() => undefined);
+    }
+    throw err;
+  };
+
+/**
  * Contains a suspected clone (a counter that went backwards): disables the passkey, ends the sessions
  * it opened, and records the risk event, in one transaction. The person signs in with another factor
  * (or recovers) and enrols a new passkey.

@@ -12,6 +12,7 @@ import {
   decide,
   limitByIp,
   openSession,
+  reportFailure,
   requireActiveAccount,
   runSteps,
   type SignedIn,
@@ -39,7 +40,8 @@ export async function recover(
     ['decide',              decide(deps, 'recover')],
     ['open session',        openSession(deps, 'recovery.used', { mustEnrolPasskey: true, endOthers: 'recovery' })],
   ];
-  const ctx = await runSteps(steps, { attempt, proofs: [], username: input.username, code: input.code });
+  const state: RecoverState = { attempt, proofs: [], username: input.username, code: input.code };
+  const ctx = await runSteps(steps, state).catch(reportFailure(deps, state, 'recover'));
   return ctx.result!;
 }
 

@@ -20,8 +20,8 @@ import {
   limitByIp,
   openSession,
   recordClone,
+  reportFailure,
   requireActiveAccount,
-  riskContext,
   runSteps,
   type SignedIn,
   type SignInState,
@@ -144,9 +144,6 @@ const verifyDidProof = (deps: AuthDeps) => async (ctx: DidState) => {
 const failed = (deps: AuthDeps, attempt: Attempt, factor: string) => async (err: unknown) => {
   const code = err instanceof TrustgateError ? err.code : 'error';
   if (code !== 'too_many_requests' && code !== 'access_denied') {
-    await deps.decisions
-      .failed?.({ tenantId: attempt.tenant.id, action: 'sign_in', context: riskContext(attempt) })
-      .catch(() => undefined);
     await recordEvent(deps.store.db, {
       tenantId: attempt.tenant.id,
       type: 'signin.failed',
@@ -154,5 +151,5 @@ const failed = (deps: AuthDeps, attempt: Attempt, factor: string) => async (err:
       detail: { factor, code, userAgent: attempt.userAgent },
     }).catch(() => undefined);
   }
-  throw err;
+  return reportFailure(deps, { attempt }, 'sign_in')(err);
 };

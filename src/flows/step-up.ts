@@ -17,6 +17,7 @@ import {
   limitByAccount,
   limitByIp,
   recordClone,
+  reportFailure,
   requireActiveAccount,
   runSteps,
   type SignedIn,
@@ -70,12 +71,13 @@ export async function stepUp(
     ['decide',              decide(deps, 'step_up')],
     ['rotate session',      rotate(deps)],
   ];
-  const ctx = await runSteps(steps, {
+  const state: StepUpState = {
     attempt,
     session,
     proofs: [],
     ...('passkey' in answer ? { passkeyResponse: answer.passkey } : { totpCode: answer.totp }),
-  });
+  };
+  const ctx = await runSteps(steps, state).catch(reportFailure(deps, state, 'step_up'));
   return ctx.result!;
 }
 

@@ -131,6 +131,31 @@ describe('risk in sign-in', () => {
     expect(JSON.parse(event.detail).reasons).toContain('travel.impossible');
   });
 
+  it('counts refused step-ups against the account (velocity), seen at the next sign-in', async () => {
+    const client = new AuthClient(svc.url);
+    const at = browserAt(client, GERMANY, 'velocity');
+    const up = await at.signUp('fumbler');
+    const accountId = (up.body.account as { id: string }).id;
+    const start = await client.call<{ secret: string }>('POST', client.t('/api/me/totp'), {});
+    const { generate } = await import('otplib');
+    await client.call('POST', client.t('/api/me/totp/confirm'), {
+      code: await generate({ secret: start.body.secret }),
+    });
+    for (let i = 0; i < 3; i++) {
+      const wrong = await client.call('POST', client.t('/auth/step-up/totp'), { code: String(100000 + i) });
+      expect(wrong.status).toBe(401);
+    }
+    expect((await at.signIn()).status).toBe(200);
+    const last = await svc.service.store.db.riskAttempt.findFirstOrThrow({
+      where: { accountId, decision: { not: '' } },
+      orderBy: { at: 'desc' },
+    });
+    expect(JSON.parse(last.reasons)).toContain('velocity.account_failures');
+    expect(await svc.service.store.db.riskAttempt.count({ where: { accountId, outcome: 'failure' } })).toBe(
+      3,
+    );
+  });
+
   it('skips a malformed risk payload with a reason (never a 500, never lower risk)', async () => {
     const client = new AuthClient(svc.url);
     expect((await client.signUp('payloads')).status).toBe(201);

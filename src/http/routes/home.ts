@@ -10,7 +10,8 @@ export function homeRoutes(info: { publicUrl: string; version: string }): Route[
 <title>Trustgate</title><link rel="stylesheet" href="/docs/style.css"></head>
 <body><header><h1>Trustgate <small>${esc(info.version)}</small></h1>
 <p>Portable identities (did:ethr), attested passkeys, verifiable credentials and explainable risk, over OpenID Connect.</p></header>
-<main><h2>This instance</h2><ul>
+<main><h2>Sign in</h2><p><a href="/t/default/sign-up">Create an account with a passkey</a> or <a href="/t/default/sign-in">sign in</a> (tenant <code>default</code>).</p>
+<h2>This instance</h2><ul>
 <li><a href="/readyz">Readiness</a>: database, chain and shared state</li>
 <li><a href="/api/chain">Chain facts</a>: chain id, JSON-RPC URL and registry address for outside verifiers</li>
 <li><a href="/docs">API documentation</a> and <a href="/openapi.json">OpenAPI 3.1</a></li>
