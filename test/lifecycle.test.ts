@@ -8,8 +8,9 @@ describe('process lifecycle', () => {
     const [port, chainPort] = [await freePort(), await freePort()];
     const run = spawnMain({ DATA_DIR: dir.path, PORT: String(port), CHAIN_PORT: String(chainPort) });
     try {
-      await run.waitForOutput('Trustgate is ready', 30_000);
-      expect(run.output()).toContain(`open http://localhost:${port}`);
+      // The banner follows the ready log line; wait for the banner itself (it may arrive in a later chunk).
+      await run.waitForOutput(`open http://localhost:${port}`, 30_000);
+      expect(run.output()).toContain(`Sign up http://localhost:${port}/t/default/sign-up`);
       expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);
       run.child.kill('SIGTERM');
       expect(await run.exit).toBe(0);

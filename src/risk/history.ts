@@ -29,8 +29,14 @@ export interface RecordedAttempt {
   assessment: unknown;
 }
 
+/** Which parts of the history an attempt can use (devices need a fingerprint, typing a sample). */
+export interface HistoryNeeds {
+  devices: boolean;
+  typing: boolean;
+}
+
 export interface RiskHistory {
-  load(tenantId: string, accountId: string, username?: string): Promise<PersonHistory>;
+  load(tenantId: string, accountId: string, username?: string, needs?: HistoryNeeds): Promise<PersonHistory>;
   record(attempt: RecordedAttempt): Promise<void>;
   /** Matches or adds the device of a successful attempt; returns its id. */
   rememberDevice(
@@ -58,7 +64,12 @@ const emptyHistory = (username?: string): PersonHistory => ({
 export class StoredRiskHistory implements RiskHistory {
   constructor(private readonly store: Store) {}
 
-  async load(tenantId: string, accountId: string, username?: string): Promise<PersonHistory> {
+  async load(
+    tenantId: string,
+    accountId: string,
+    username?: string,
+    needs: HistoryNeeds = { devices: true, typing: true },
+  ): Promise<PersonHistory> {
     const since = new Date(Date.now() - HISTORY_DAYS * 86_400_000);
     const [rows, devices, typing] = await Promise.all([
       this.store.db.riskAttempt.findMany({
@@ -77,12 +88,15 @@ export class StoredRiskHistory implements RiskHistory {
           deviceId: true,
         },
       }),
-      this.store.db.riskDevice.findMany({
-        where: { tenantId, accountId },
-        take: 100,
-        orderBy: { lastSeenAt: 'desc' },
-      }),
-      this.store.db.typingProfile.findUnique({ where: { accountId } }),
+      // An attempt without a fingerprint or a typing sample cannot use devices or a profile: skip them.
+      needs.devices
+        ? this.store.db.riskDevice.findMany({
+            where: { tenantId, accountId },
+            take: 100,
+            orderBy: { lastSeenAt: 'desc' },
+          })
+        : [],
+      needs.typing ? this.store.db.typingProfile.findUnique({ where: { accountId } }) : null,
     ]);
     return {
       attempts: rows.map(

@@ -73,7 +73,10 @@ export class RiskDecisionPoint implements DecisionPoint {
     const personKey = account?.id ?? attempt.accountId;
     const username = account?.username ?? attempt.username;
     const history: PersonHistory = personKey
-      ? await this.deps.history.load(attempt.tenantId, personKey, username ?? undefined)
+      ? await this.deps.history.load(attempt.tenantId, personKey, username ?? undefined, {
+          devices: attempt.context.device !== undefined,
+          typing: attempt.context.typing !== undefined,
+        })
       : { attempts: [], devices: [], typing: { model: null, samples: 0 } };
     const riskAttempt: RiskAttempt = {
       tenantId: attempt.tenantId,
