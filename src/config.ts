@@ -18,6 +18,16 @@ const optionalString = z
   .trim()
   .transform((v) => (v === '' ? undefined : v))
   .optional();
+/** A comma-separated list (blank entries dropped), default empty. */
+const commaList = z
+  .string()
+  .default('')
+  .transform((v) =>
+    v
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean),
+  );
 const ethAddress = z
   .string()
   .trim()
@@ -80,18 +90,9 @@ export const configSchema = z.object({
       'Comma-separated older master keys that still open (never seal) envelopes, while `npm run keys:rotate-master` re-seals.',
     secret: true,
   }),
-  DID_WEB_ALLOW_HOSTS: z
-    .string()
-    .default('')
-    .transform((v) =>
-      v
-        .split(',')
-        .map((h) => h.trim())
-        .filter(Boolean),
-    )
-    .meta({
-      description: 'Development only: host[:port] list that did:web may fetch over http and on loopback.',
-    }),
+  DID_WEB_ALLOW_HOSTS: commaList.meta({
+    description: 'Development only: host[:port] list that did:web may fetch over http and on loopback.',
+  }),
   TRUST_PROXY: z.string().default('false').meta({
     description: 'Express trust-proxy setting: false, loopback, or a comma-separated list of CIDRs.',
   }),
@@ -129,42 +130,16 @@ export const configSchema = z.object({
     description:
       'ASN data for the network signal: `packaged`, `<ipv4.csv>,<ipv6.csv>` in the ip-location-db layout, or `off`. Loaded in the background after start.',
   }),
-  RISK_HOSTING_ASNS: z
-    .string()
-    .default('')
-    .transform((v) =>
-      v
-        .split(',')
-        .map((x) => x.trim())
-        .filter(Boolean)
-        .map(Number),
-    )
+  RISK_HOSTING_ASNS: commaList
+    .transform((v) => v.map(Number))
     .pipe(z.array(z.number().int().positive()))
     .meta({ description: 'Extra ASNs to treat as hosting or datacenter networks (comma-separated).' }),
-  RISK_DENY_LISTS: z
-    .string()
-    .default('')
-    .transform((v) =>
-      v
-        .split(',')
-        .map((x) => x.trim())
-        .filter(Boolean),
-    )
-    .meta({
-      description: 'Files of IPs/CIDRs whose sign-ins score high (e.g. a Tor exit list), comma-separated.',
-    }),
-  RISK_ALLOW_LISTS: z
-    .string()
-    .default('')
-    .transform((v) =>
-      v
-        .split(',')
-        .map((x) => x.trim())
-        .filter(Boolean),
-    )
-    .meta({
-      description: 'Files of IPs/CIDRs shown to the policy as allow-listed (never lowers other signals).',
-    }),
+  RISK_DENY_LISTS: commaList.meta({
+    description: 'Files of IPs/CIDRs whose sign-ins score high (e.g. a Tor exit list), comma-separated.',
+  }),
+  RISK_ALLOW_LISTS: commaList.meta({
+    description: 'Files of IPs/CIDRs shown to the policy as allow-listed (never lowers other signals).',
+  }),
   RISK_MAX_SPEED_KMH: z.coerce
     .number()
     .positive()
