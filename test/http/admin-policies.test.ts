@@ -228,3 +228,26 @@ describe('simulation', () => {
     expect(bad.status).toBe(400);
   });
 });
+
+describe('tenant settings', () => {
+  it('lets an admin require trusted attestation: an unattested passkey is then refused at sign-up', async () => {
+    const admin = await personWithRoles('admin5', ['tenant-admin']);
+    const bad = await admin.call('PATCH', admin.t('/api/admin/settings'), { stepUpWindowSeconds: 5 });
+    expect(bad.status).toBe(400);
+    const r = await admin.call('PATCH', admin.t('/api/admin/settings'), { attestationPolicy: 'trusted' });
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({ attestationPolicy: 'trusted', stepUpWindowSeconds: 900 });
+    await new Promise((resolve) => setTimeout(resolve, 2_100));
+    const refused = await new AuthClient(svc.url).signUp('unattested');
+    expect(refused.status).toBe(403);
+    expect(refused.body).toMatchObject({ code: 'attestation_untrusted' });
+    expect(
+      (await admin.call('PATCH', admin.t('/api/admin/settings'), { attestationPolicy: 'any' })).status,
+    ).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 2_100));
+    const nobody = await personWithRoles('notadmin', []);
+    expect(
+      (await nobody.call('PATCH', nobody.t('/api/admin/settings'), { attestationPolicy: 'any' })).status,
+    ).toBe(403);
+  });
+});

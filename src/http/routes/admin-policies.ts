@@ -13,7 +13,7 @@ import type { Operation } from '../../policy/cedar/schema.ts';
 import type { TenantPolicies } from '../../policy/tenant-policies.ts';
 import type { RiskServices } from '../../risk/engine.ts';
 import { simulate } from '../../risk/simulation.ts';
-import type { TenantPolicy } from '../../store/generated/postgres/client.ts';
+import type { Tenant, TenantPolicy } from '../../store/generated/postgres/client.ts';
 import type { Store } from '../../store/index.ts';
 import { type AdminRole, requireAdmin } from '../admin-auth.ts';
 import { defineRoute, type Route } from '../routes.ts';
@@ -47,6 +47,15 @@ function view(row: TenantPolicy) {
     createdAt: row.createdAt.toISOString(),
     activatedAt: row.activatedAt?.toISOString() ?? null,
     text: row.text,
+  };
+}
+
+function settingsView(t: Tenant) {
+  return {
+    slug: t.slug,
+    displayName: t.displayName,
+    attestationPolicy: t.attestationPolicy,
+    stepUpWindowSeconds: t.stepUpWindowSeconds,
   };
 }
 
@@ -252,6 +261,40 @@ export function adminPolicyRoutes(deps: AdminPolicyRouteDeps): Route[] {
             : {}),
         });
         return { results };
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/t/:tenant/api/admin/settings',
+      operationId: 'getTenantSettings',
+      summary: 'The tenant’s sign-in settings: attestation policy, step-up window, display name.',
+      tags: ['admin'],
+      params: tenantParams,
+      responses: { 200: { description: 'Settings.' } },
+      handler: async ({ req, res, params }) => {
+        const { attempt } = await requireAdmin(edge, req, res, params.tenant, { roles: READ, write: false });
+        const t = await deps.store.db.tenant.findUniqueOrThrow({ where: { id: attempt.tenant.id } });
+        return settingsView(t);
+      },
+    }),
+    defineRoute({
+      method: 'patch',
+      path: '/t/:tenant/api/admin/settings',
+      operationId: 'updateTenantSettings',
+      summary:
+        'Changes sign-in settings: `attestationPolicy` (`any`: untrusted authenticators reach at most AAL2; `trusted`: only trusted attestations register), `stepUpWindowSeconds` (how long a step-up counts), `displayName`.',
+      tags: ['admin'],
+      params: tenantParams,
+      body: z.strictObject({
+        attestationPolicy: z.enum(['any', 'trusted']).optional(),
+        stepUpWindowSeconds: z.number().int().min(60).max(86_400).optional(),
+        displayName: z.string().trim().min(1).max(64).optional(),
+      }),
+      responses: { 200: { description: 'Settings (every instance within 2 s).' } },
+      handler: async ({ req, res, params, body }) => {
+        const { attempt } = await requireAdmin(edge, req, res, params.tenant, { roles: WRITE, write: true });
+        const t = await deps.store.db.tenant.update({ where: { id: attempt.tenant.id }, data: body });
+        return settingsView(t);
       },
     }),
     defineRoute({
