@@ -54,7 +54,7 @@ import { Geolocation } from './risk/geo/geolocation.ts';
 import { StoredRiskHistory } from './risk/history.ts';
 import { CidrList } from './risk/net/cidr-list.ts';
 import { RiskDecisionPoint } from './risk/risk-decision.ts';
-import type { RiskWeights } from './risk/scorer.ts';
+import { type RiskWeights, riskWeightsOf } from './risk/scorer.ts';
 import { StateVelocity } from './risk/velocity.ts';
 import { RateLimiter } from './security/rate-limit.ts';
 import { Sessions } from './sessions/sessions.ts';
@@ -330,7 +330,7 @@ async function startRisk(
         where: { id: tenantId },
         select: { riskWeights: true },
       });
-      const weights = tenant?.riskWeights ? (JSON.parse(tenant.riskWeights) as RiskWeights) : {};
+      const weights = tenant ? riskWeightsOf(tenant) : {};
       weightCache.set(tenantId, { weights, readAtMs: Date.now() });
       return weights;
     },

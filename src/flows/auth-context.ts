@@ -139,9 +139,10 @@ export const limitByIp =
  * up). Per factor, so exhausting one factor never blocks the person's others.
  */
 export const limitByAccount =
-  (deps: AuthDeps, factor: (ctx: never) => string) => async (ctx: { account?: { id: string } }) => {
+  <C extends { account?: { id: string } }>(deps: AuthDeps, factorOf: (ctx: C) => string) =>
+  async (ctx: C) => {
     if (!ctx.account) return;
-    await deps.limiter.consume(`account:${factor(ctx as never)}:${ctx.account.id}`, deps.limits.perAccount);
+    await deps.limiter.consume(`account:${factorOf(ctx)}:${ctx.account.id}`, deps.limits.perAccount);
   };
 
 export const assess = (ctx: SignInState) => {

@@ -10,6 +10,7 @@ import { recordEvent } from '../audit/events.ts';
 import { assuranceOf } from '../factors/assurance.ts';
 import { UnauthorizedError } from '../identity/account-tokens.ts';
 import type { ActiveSession } from '../sessions/sessions.ts';
+import type { Account } from '../store/generated/postgres/client.ts';
 import {
   type Attempt,
   type AuthDeps,
@@ -18,7 +19,6 @@ import {
   limitByIp,
   recordClone,
   reportFailure,
-  requireActiveAccount,
   runSteps,
   type SignedIn,
   type SignInState,
@@ -58,14 +58,13 @@ export async function stepUp(
   deps: AuthDeps,
   attempt: Attempt,
   session: ActiveSession,
+  account: Account,
   answer: { passkey: AuthenticationResponseJSON } | { totp: string },
 ): Promise<SignedIn> {
   // biome-ignore format: the pipeline reads as a table
   const steps: ReadonlyArray<Step<StepUpState>> = [
     ['limit by IP',         limitByIp(deps)],
-    ['load account',        loadAccount(deps)],
     ['limit by account',    limitByAccount(deps, (c: StepUpState) => (c.passkeyResponse ? 'passkey' : 'totp'))],
-    ['active account',      requireActiveAccount],
     ['verify factor',       verifyFactor(deps)],
     ['assess assurance',    assessCombined],
     ['decide',              decide(deps, 'step_up')],
@@ -74,17 +73,13 @@ export async function stepUp(
   const state: StepUpState = {
     attempt,
     session,
+    account,
     proofs: [],
     ...('passkey' in answer ? { passkeyResponse: answer.passkey } : { totpCode: answer.totp }),
   };
   const ctx = await runSteps(steps, state).catch(reportFailure(deps, state, 'step_up'));
   return ctx.result!;
 }
-
-const loadAccount = (deps: AuthDeps) => async (ctx: StepUpState) => {
-  ctx.account =
-    (await deps.store.db.account.findUnique({ where: { id: ctx.session.row.accountId } })) ?? undefined;
-};
 
 const verifyFactor = (deps: AuthDeps) => async (ctx: StepUpState) => {
   if (ctx.passkeyResponse) {

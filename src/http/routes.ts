@@ -48,6 +48,11 @@ export interface RouteSpec<P extends AnyObject, Q extends AnyObject, B extends z
 /** A declared route (type parameters erased for collections). */
 export type Route = RouteSpec<AnyObject, AnyObject, z.ZodType>;
 
+/** The `:tenant` path parameter every tenant route has: a tenant slug. */
+export const tenantParams = z.object({
+  tenant: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'a tenant slug'),
+});
+
 /** Declares a route; the identity function, there for type inference. */
 export function defineRoute<
   P extends AnyObject = z.ZodObject<Record<string, never>>,

@@ -88,13 +88,33 @@ function privateKeyTable(store: Store): Table {
   };
 }
 
-function secretTable(store: Store): Table {
-  const db = store.db;
+/** The calls rotation makes on an id-keyed table with `masterKeyId` and `envelope` columns. */
+interface EnvelopeDelegate<Row> {
+  findMany(args: {
+    where: { masterKeyId: { not: string }; id?: { gt: string } };
+    orderBy: { id: 'asc' };
+    take: number;
+    select: { id: true };
+  }): Promise<Array<{ id: string }>>;
+  findUnique(args: { where: { id: string } }): Promise<Row | null>;
+  updateMany(args: {
+    where: { id: string; envelope: { equals: Uint8Array<ArrayBuffer> } };
+    data: { envelope: Uint8Array<ArrayBuffer>; masterKeyId: string };
+  }): Promise<{ count: number }>;
+  count(args: { where: { masterKeyId: string | { not: string } } }): Promise<number>;
+}
+
+/** A table whose rows are keyed by `id`; `contextOf` is the envelope context its owner seals with. */
+function idKeyedTable<Row extends { masterKeyId: string; envelope: Uint8Array }>(
+  name: TableName,
+  delegate: EnvelopeDelegate<Row>,
+  contextOf: (row: Row) => string,
+): Table {
   return {
-    name: 'Secret',
+    name,
     pending: async (keyId, cursor) =>
       (
-        await db.secret.findMany({
+        await delegate.findMany({
           where: { masterKeyId: { not: keyId }, ...(cursor !== undefined ? { id: { gt: cursor } } : {}) },
           orderBy: { id: 'asc' },
           take: BATCH,
@@ -102,53 +122,26 @@ function secretTable(store: Store): Table {
         })
       ).map((r) => r.id),
     read: async (id) => {
-      const row = await db.secret.findUnique({ where: { id } });
-      // Same context as src/crypto/secrets.ts seals with.
-      return (
-        row && { masterKeyId: row.masterKeyId, envelope: row.envelope, context: secretContext(row.purpose) }
-      );
+      const row = await delegate.findUnique({ where: { id } });
+      return row && { masterKeyId: row.masterKeyId, envelope: row.envelope, context: contextOf(row) };
     },
     swap: async (id, expected, envelope, keyId) =>
       (
-        await db.secret.updateMany({
+        await delegate.updateMany({
           where: { id, envelope: { equals: new Uint8Array(expected) } },
           data: { envelope: new Uint8Array(envelope), masterKeyId: keyId },
         })
       ).count === 1,
-    countCurrent: (keyId) => db.secret.count({ where: { masterKeyId: keyId } }),
-    countRemaining: (keyId) => db.secret.count({ where: { masterKeyId: { not: keyId } } }),
+    countCurrent: (keyId) => delegate.count({ where: { masterKeyId: keyId } }),
+    countRemaining: (keyId) => delegate.count({ where: { masterKeyId: { not: keyId } } }),
   };
 }
 
-function totpTable(store: Store): Table {
-  const db = store.db;
-  return {
-    name: 'TotpFactor',
-    pending: async (keyId, cursor) =>
-      (
-        await db.totpFactor.findMany({
-          where: { masterKeyId: { not: keyId }, ...(cursor !== undefined ? { id: { gt: cursor } } : {}) },
-          orderBy: { id: 'asc' },
-          take: BATCH,
-          select: { id: true },
-        })
-      ).map((r) => r.id),
-    read: async (id) => {
-      const row = await db.totpFactor.findUnique({ where: { id } });
-      // Same context as src/factors/totp.ts seals with.
-      return row && { masterKeyId: row.masterKeyId, envelope: row.envelope, context: totpContext(row.id) };
-    },
-    swap: async (id, expected, envelope, keyId) =>
-      (
-        await db.totpFactor.updateMany({
-          where: { id, envelope: { equals: new Uint8Array(expected) } },
-          data: { envelope: new Uint8Array(envelope), masterKeyId: keyId },
-        })
-      ).count === 1,
-    countCurrent: (keyId) => db.totpFactor.count({ where: { masterKeyId: keyId } }),
-    countRemaining: (keyId) => db.totpFactor.count({ where: { masterKeyId: { not: keyId } } }),
-  };
-}
+// Same contexts as src/crypto/secrets.ts and src/factors/totp.ts seal with.
+const secretTable = (store: Store) =>
+  idKeyedTable('Secret', store.db.secret, (row) => secretContext(row.purpose));
+const totpTable = (store: Store) =>
+  idKeyedTable('TotpFactor', store.db.totpFactor, (row) => totpContext(row.id));
 
 // `contended`: rewritten concurrently on every attempt; left for the next run (it stays in `remaining`).
 type Outcome = 'resealed' | 'current' | 'unreadable' | 'gone' | 'contended';

@@ -58,6 +58,15 @@ export class TenantPolicies {
     return entry;
   }
 
+  /**
+   * The policy a draft names: its `text`, a stored `version`, or (neither given) the active policy.
+   */
+  async resolve(tenantId: string, draft: { text?: string; version?: number }): Promise<CompiledPolicy> {
+    if (draft.text) return this.compile(draft.text);
+    if (draft.version) return this.compile((await this.get(tenantId, draft.version)).text);
+    return (await this.activeFor(tenantId)).policy;
+  }
+
   /** Compiles a policy text (drafts and simulations), cached by hash. */
   compile(text: string): CompiledPolicy {
     return this.compiledOf(text, hashOf(text));
@@ -75,7 +84,8 @@ export class TenantPolicies {
 
   /** Stores a validated draft as the next version. */
   async createDraft(tenantId: string, text: string, createdBy?: string): Promise<TenantPolicy> {
-    const policy = compileOrThrow(text);
+    // Refused with Cedar's errors before anything is stored; kept compiled for the activation.
+    this.compile(text);
     for (let attempt = 0; attempt < 3; attempt++) {
       const last = await this.store.db.tenantPolicy.findFirst({
         where: { tenantId },
@@ -95,7 +105,6 @@ export class TenantPolicies {
         if (!isUniqueViolation(err)) throw err;
       }
     }
-    void policy;
     throw new ConflictError(
       'policy_conflict',
       'Another policy version was created at the same time; try again.',
@@ -121,7 +130,7 @@ export class TenantPolicies {
   /** Makes `version` the tenant's policy; the previous active version retires. */
   async activate(tenantId: string, version: number): Promise<TenantPolicy> {
     const row = await this.get(tenantId, version);
-    compileOrThrow(row.text);
+    this.compile(row.text);
     const activated = await this.store.tx(async (tx) => {
       await tx.tenantPolicy.updateMany({
         where: { tenantId, status: 'active' },

@@ -20,6 +20,11 @@ export type RiskWeights = Readonly<Record<string, number>>;
  */
 export const DEFAULT_WEIGHTS: RiskWeights = { 'travel.impossible': 0.5, 'typing.anomalous': 0.5 };
 
+/** A tenant's stored weights (`Tenant.riskWeights`, JSON or null). */
+export function riskWeightsOf(tenant: { riskWeights: string | null }): RiskWeights {
+  return tenant.riskWeights ? (JSON.parse(tenant.riskWeights) as RiskWeights) : {};
+}
+
 /** A contribution as scored: its raw points, the weight, and what it added. */
 export interface WeightedContribution extends Contribution {
   weight: number;

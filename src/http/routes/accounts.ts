@@ -21,7 +21,7 @@ import type { DidAuthenticator } from '../../identity/did-auth.ts';
 import type { DidResolverService } from '../../identity/resolver/index.ts';
 import type { Store } from '../../store/index.ts';
 import { findTenant, issuerOf } from '../../tenants.ts';
-import { defineRoute, type Route } from '../routes.ts';
+import { defineRoute, type Route, tenantParams } from '../routes.ts';
 
 export interface AccountRouteDeps {
   store: Store;
@@ -36,7 +36,6 @@ export interface AccountRouteDeps {
   publicUrl: string;
 }
 
-const tenantParams = z.object({ tenant: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'a tenant slug') });
 const nonce = z.string().min(8).max(64);
 const didAnswer = z.union([
   z.strictObject({ nonce, jwt: z.string().min(10).max(16_384) }),

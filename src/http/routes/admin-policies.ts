@@ -12,13 +12,13 @@ import { type CompiledPolicy, compilePolicy } from '../../policy/cedar/engine.ts
 import type { Operation } from '../../policy/cedar/schema.ts';
 import type { TenantPolicies } from '../../policy/tenant-policies.ts';
 import type { RiskServices } from '../../risk/engine.ts';
+import { riskWeightsOf } from '../../risk/scorer.ts';
 import { simulate } from '../../risk/simulation.ts';
 import type { Tenant, TenantPolicy } from '../../store/generated/postgres/client.ts';
 import type { Store } from '../../store/index.ts';
 import { type AdminRole, requireAdmin } from '../admin-auth.ts';
-import { defineRoute, type Route } from '../routes.ts';
+import { defineRoute, type Route, tenantParams } from '../routes.ts';
 import type { SessionEdge } from '../session-auth.ts';
-import { tenantParams } from './auth.ts';
 
 export interface AdminPolicyRouteDeps {
   store: Store;
@@ -180,9 +180,7 @@ export function adminPolicyRoutes(deps: AdminPolicyRouteDeps): Route[] {
       handler: async ({ req, res, params, body }) => {
         const { attempt } = await requireAdmin(edge, req, res, params.tenant, { roles: READ, write: false });
         const tenantId = attempt.tenant.id;
-        const text =
-          body.text ?? (body.version ? (await policies.get(tenantId, body.version)).text : undefined);
-        const draft = text ? policies.compile(text) : (await policies.activeFor(tenantId)).policy;
+        const draft = await policies.resolve(tenantId, body);
         const current = (await policies.activeFor(tenantId)).policy;
         const rows = await deps.store.db.riskAttempt.findMany({
           where: { tenantId, decision: { not: '' } },
@@ -249,16 +247,12 @@ export function adminPolicyRoutes(deps: AdminPolicyRouteDeps): Route[] {
       handler: async ({ req, res, params, body }) => {
         const { attempt } = await requireAdmin(edge, req, res, params.tenant, { roles: READ, write: false });
         const tenantId = attempt.tenant.id;
-        const text =
-          body.text ?? (body.version ? (await policies.get(tenantId, body.version)).text : undefined);
-        const policy = text ? policies.compile(text) : (await policies.activeFor(tenantId)).policy;
+        const policy = await policies.resolve(tenantId, body);
         const tenant = await deps.store.db.tenant.findUniqueOrThrow({ where: { id: tenantId } });
         const results = await simulate(body.attempts as Parameters<typeof simulate>[0], {
           policy,
           services: deps.riskServices ?? {},
-          ...(tenant.riskWeights
-            ? { weights: JSON.parse(tenant.riskWeights) as Record<string, number> }
-            : {}),
+          weights: riskWeightsOf(tenant),
         });
         return { results };
       },
@@ -309,7 +303,7 @@ export function adminPolicyRoutes(deps: AdminPolicyRouteDeps): Route[] {
         const { attempt } = await requireAdmin(edge, req, res, params.tenant, { roles: READ, write: false });
         const tenant = await deps.store.db.tenant.findUniqueOrThrow({ where: { id: attempt.tenant.id } });
         return {
-          weights: tenant.riskWeights ? (JSON.parse(tenant.riskWeights) as Record<string, number>) : {},
+          weights: riskWeightsOf(tenant),
         };
       },
     }),

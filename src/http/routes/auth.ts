@@ -16,12 +16,8 @@ import {
 import { signUp, signUpOptions } from '../../flows/sign-up.ts';
 import { stepUp, stepUpPasskeyOptions } from '../../flows/step-up.ts';
 import { findTenant, issuerOf } from '../../tenants.ts';
-import { defineRoute, type Route } from '../routes.ts';
+import { defineRoute, type Route, tenantParams } from '../routes.ts';
 import { accountSummary, type SessionEdge, sessionView } from '../session-auth.ts';
-
-export const tenantParams = z.object({
-  tenant: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'a tenant slug'),
-});
 
 const b64url = z
   .string()
@@ -280,9 +276,11 @@ export function authRoutes(deps: AuthRouteDeps): Route[] {
       body: z.strictObject({ response: authenticationResponse, risk: riskPayload }),
       responses: { 200: { description: 'Stepped up.', schema: signedInSchema }, ...refused },
       handler: async ({ req, res, params, body }) => {
-        const { attempt, session } = await edge.require(req, res, params.tenant, { allowPending: true });
+        const { attempt, session, account } = await edge.require(req, res, params.tenant, {
+          allowPending: true,
+        });
         const passkey = body.response as unknown as AuthenticationResponseJSON;
-        return signedIn(res, await stepUp(auth, attempt, session, { passkey }));
+        return signedIn(res, await stepUp(auth, attempt, session, account, { passkey }));
       },
     }),
     defineRoute({
@@ -295,8 +293,10 @@ export function authRoutes(deps: AuthRouteDeps): Route[] {
       body: z.strictObject({ code: z.string().min(1).max(32), risk: riskPayload }),
       responses: { 200: { description: 'Stepped up.', schema: signedInSchema }, ...refused },
       handler: async ({ req, res, params, body }) => {
-        const { attempt, session } = await edge.require(req, res, params.tenant, { allowPending: true });
-        return signedIn(res, await stepUp(auth, attempt, session, { totp: body.code }));
+        const { attempt, session, account } = await edge.require(req, res, params.tenant, {
+          allowPending: true,
+        });
+        return signedIn(res, await stepUp(auth, attempt, session, account, { totp: body.code }));
       },
     }),
     defineRoute({

@@ -18,9 +18,9 @@ import {
   startTotp,
 } from '../../flows/enrol-factor.ts';
 import type { Passkey } from '../../store/generated/postgres/client.ts';
-import { defineRoute, type Route } from '../routes.ts';
+import { defineRoute, type Route, tenantParams } from '../routes.ts';
 import type { SessionEdge } from '../session-auth.ts';
-import { registrationResponse, tenantParams } from './auth.ts';
+import { registrationResponse } from './auth.ts';
 
 export interface MeFactorRouteDeps {
   auth: AuthDeps;

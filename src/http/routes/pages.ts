@@ -19,14 +19,13 @@ import {
   renderTotp,
   safeReturnPath,
 } from '../../web/pages.ts';
-import { defineRoute, type Route } from '../routes.ts';
+import { defineRoute, type Route, tenantParams } from '../routes.ts';
 
 export interface PageRouteDeps {
   store: Store;
   publicUrl: string;
 }
 
-const tenantParams = z.object({ tenant: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'a tenant slug') });
 // Anything is accepted here and checked by `safeReturnPath`: a refused value is ignored, not an error.
 const returnQuery = z.object({
   return: z.unknown().optional().meta({
