@@ -12,7 +12,10 @@
  *   - a step-up counts for the tenant's window: afterwards the session's level drops back to what its
  *     sign-in proved (each stored proof carries its time);
  *   - a step-up the decision point demanded at sign-in is stored with the session (`pending`), and the
- *     HTTP edge lets such a session only step up, read itself or sign out until it is met.
+ *     HTTP edge lets such a session only step up, read itself or sign out until it is met;
+ *   - rows that replace one another (rotation) share a `lineage`: the browser session as apps see it.
+ *     Whenever a lineage ends (sign-out, factor change, revocation, timeout), the end listeners run in
+ *     the same transaction (OpenID Connect revokes the grants made in it).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import {
@@ -86,7 +89,23 @@ export interface OpenSessionInput {
   createdAtMs?: number;
   /** A step-up the decision point demanded. */
   pending?: AssuranceRequirement;
+  /** Kept from the session being replaced. */
+  lineage?: string;
 }
+
+/** A session that just ended (not by rotation: its lineage ended with it). */
+export interface EndedSession {
+  id: string;
+  tenantId: string;
+  accountId: string;
+  lineage: string;
+  reason: string;
+}
+
+/** Runs inside the transaction that ends the sessions; a failure rolls the ending back. */
+export type SessionEndListener = (tx: Tx, ended: EndedSession[]) => Promise<void>;
+
+type SessionWhere = NonNullable<Parameters<Tx['session']['findMany']>[0]>['where'];
 
 export const hashToken = (token: string) => createHash('sha256').update(token).digest('base64url');
 
@@ -95,6 +114,7 @@ const TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 export class Sessions {
   private readonly now: () => number;
   private readonly limits: Record<Aal, SessionLimit>;
+  private readonly endListeners: SessionEndListener[] = [];
 
   constructor(
     private readonly store: Store,
@@ -102,6 +122,11 @@ export class Sessions {
   ) {
     this.now = options.now ?? Date.now;
     this.limits = { ...DEFAULT_SESSION_LIMITS, ...options.limits };
+  }
+
+  /** Registers a listener for ended lineages (see `SessionEndListener`). */
+  onEnd(listener: SessionEndListener): void {
+    this.endListeners.push(listener);
   }
 
   /** Opens a session for proofs just verified; returns the cookie token (shown once) and the row. */
@@ -135,6 +160,7 @@ export class Sessions {
         userAgent: input.userAgent?.slice(0, 512) ?? null,
         ip: input.ip ?? null,
         createdAt: new Date(startMs),
+        ...(input.lineage ? { lineage: input.lineage } : {}),
       },
     });
     return { token, session: decode(row, nowMs, Number.POSITIVE_INFINITY) };
@@ -202,6 +228,7 @@ export class Sessions {
         userAgent: current.row.userAgent ?? undefined,
         ip: current.row.ip ?? undefined,
         createdAtMs: current.row.createdAt.getTime(),
+        lineage: current.row.lineage,
         ...(current.pending ? { pending: current.pending } : {}),
       },
       tx,
@@ -210,38 +237,44 @@ export class Sessions {
 
   /** Ends one session (by its token hash). */
   async end(id: string, reason: string, tx?: Tx): Promise<boolean> {
-    const r = await (tx ?? this.store.db).session.updateMany({
-      where: { id, endedAt: null },
-      data: { endedAt: new Date(this.now()), endReason: reason },
-    });
-    return r.count === 1;
+    return (await this.endWhere({ id }, reason, tx)) === 1;
   }
 
   /** Ends an account's session by its public id (the person ending one of their sessions). */
-  async endByPublicId(accountId: string, publicId: string, reason: string): Promise<boolean> {
-    const r = await this.store.db.session.updateMany({
-      where: { accountId, publicId, endedAt: null },
-      data: { endedAt: new Date(this.now()), endReason: reason },
-    });
-    return r.count === 1;
+  async endByPublicId(accountId: string, publicId: string, reason: string, tx?: Tx): Promise<boolean> {
+    return (await this.endWhere({ accountId, publicId }, reason, tx)) === 1;
   }
 
   /** Ends every live session of the account except `exceptId` (a factor changed, recovery). */
   async endOthers(accountId: string, exceptId: string | undefined, reason: string, tx?: Tx): Promise<number> {
-    const r = await (tx ?? this.store.db).session.updateMany({
-      where: { accountId, endedAt: null, ...(exceptId ? { id: { not: exceptId } } : {}) },
-      data: { endedAt: new Date(this.now()), endReason: reason },
-    });
-    return r.count;
+    return this.endWhere({ accountId, ...(exceptId ? { id: { not: exceptId } } : {}) }, reason, tx);
   }
 
   /** Ends every live session signed in with `passkeyId` (a suspected clone, a revoked device). */
   async endForPasskey(passkeyId: string, reason: string, tx?: Tx): Promise<number> {
-    const r = await (tx ?? this.store.db).session.updateMany({
-      where: { passkeyId, endedAt: null },
-      data: { endedAt: new Date(this.now()), endReason: reason },
-    });
-    return r.count;
+    return this.endWhere({ passkeyId }, reason, tx);
+  }
+
+  /** Ends the live sessions matching `where` and tells the listeners, in one transaction. */
+  private async endWhere(where: SessionWhere, reason: string, tx?: Tx): Promise<number> {
+    const run = async (t: Tx) => {
+      const rows = await t.session.findMany({
+        where: { ...where, endedAt: null },
+        select: { id: true, tenantId: true, accountId: true, lineage: true },
+      });
+      if (rows.length === 0) return 0;
+      const r = await t.session.updateMany({
+        where: { id: { in: rows.map((row) => row.id) }, endedAt: null },
+        data: { endedAt: new Date(this.now()), endReason: reason },
+      });
+      const ended = rows.map((row) => ({ ...row, reason }));
+      for (const listener of this.endListeners) await listener(t, ended);
+      return r.count;
+    };
+    if (tx) return run(tx);
+    // Nothing to end is the common case (sign-out of an ended session): no transaction for it.
+    if (this.endListeners.length === 0) return run(this.store.db as unknown as Tx);
+    return this.store.tx(run);
   }
 
   /** The account's live sessions, newest first. */
