@@ -145,6 +145,14 @@ export const configSchema = z.object({
     .positive()
     .default(900)
     .meta({ description: 'Travel faster than this between sign-ins is impossible.' }),
+  OIDC_KEY_ROTATION_DAYS: z.coerce.number().positive().max(3650).default(90).meta({
+    description:
+      'Days an OpenID Connect signing or cookie key signs before the next one (published in advance) takes over; the old one stays published for a period.',
+  }),
+  OIDC_ALLOW_PRIVATE_CALLBACKS: bool.default(false).meta({
+    description:
+      'Let back-channel logout reach loopback and private addresses (development, tests); off, such callbacks are refused (SSRF guard).',
+  }),
   BODY_LIMIT: z
     .string()
     .regex(/^\d+(b|kb|mb)$/i, 'a size such as 100kb')

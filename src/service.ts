@@ -14,6 +14,7 @@ import { StatusChecker } from './credentials/status-check.ts';
 import { StatusLists } from './credentials/status-lists.ts';
 import { StatusListPublisher } from './credentials/status-publication.ts';
 import { subjectOf, verifyCredential } from './credentials/verify.ts';
+import type { KeyRing } from './crypto/envelope.ts';
 import { loadKeyRing } from './crypto/master-key.ts';
 import { StartupError } from './errors.ts';
 import { builtInAttestationRoots, builtInMdsRoots } from './factors/attestation/built-in-roots.ts';
@@ -23,15 +24,18 @@ import { RecoveryCodes } from './factors/recovery-codes.ts';
 import { TotpFactor } from './factors/totp.ts';
 import { AccountJobs } from './flows/account-jobs.ts';
 import { type AuthDeps, DEFAULT_AUTH_LIMITS } from './flows/auth-context.ts';
-import { createApp } from './http/app.ts';
+import { createApp, trustProxySetting } from './http/app.ts';
 import { createMetrics } from './http/metrics.ts';
+import { oidcMount } from './http/oidc-mount.ts';
 import { accountRoutes } from './http/routes/accounts.ts';
+import { adminClientRoutes } from './http/routes/admin-clients.ts';
 import { adminPolicyRoutes } from './http/routes/admin-policies.ts';
 import { authRoutes } from './http/routes/auth.ts';
 import { chainJobRoutes } from './http/routes/chain-jobs.ts';
 import { homeRoutes } from './http/routes/home.ts';
 import { identifierRoutes } from './http/routes/identifiers.ts';
 import { meFactorRoutes } from './http/routes/me-factors.ts';
+import { oidcInteractionRoutes } from './http/routes/oidc-interactions.ts';
 import { opsRoutes } from './http/routes/ops.ts';
 import { pageRoutes } from './http/routes/pages.ts';
 import { statusRoutes } from './http/routes/status.ts';
@@ -45,6 +49,9 @@ import { DidAuthenticator } from './identity/did-auth.ts';
 import { DidResolverService, ethrNetworkOf } from './identity/resolver/index.ts';
 import type { Logger } from './log.ts';
 import { createSafeFetch, type SafeFetchOptions } from './net/safe-fetch.ts';
+import { purgeExpiredOidcRows } from './oidc/adapter.ts';
+import { type AssuranceIssuer, TenantProviders } from './oidc/provider.ts';
+import { LogoutDelivery, revokeGrantsOfEndedSessions } from './oidc/revocation.ts';
 import { fromRoot } from './paths.ts';
 import { allowAtComputedLevel, type DecisionPoint } from './policy/decision.ts';
 import { TenantPolicies } from './policy/tenant-policies.ts';
@@ -82,6 +89,8 @@ export interface Service {
     statusLists: StatusLists;
     statusPublisher: StatusListPublisher;
   };
+  /** The tenants' OpenID Connect providers. */
+  readonly oidc: TenantProviders;
   readonly server: Server;
   /** Graceful shutdown: stop accepting, drain, close chain, state and store. Idempotent. */
   stop(): Promise<void>;
@@ -204,6 +213,10 @@ export async function startService(config: Config, options: ServiceOptions): Pro
     };
     const edge = new SessionEdge({ store, sessions, publicUrl: config.PUBLIC_URL });
 
+    // OpenID Connect: one provider per tenant; ending a Trustgate session revokes its grants.
+    const oidc = startOidc(config, { store, keys, sessions, edge, log });
+    opened.push(() => oidc.stop());
+
     let draining = false;
     const metrics = config.METRICS_ENABLED ? createMetrics() : undefined;
     const routes: Route[] = [];
@@ -241,6 +254,8 @@ export async function startService(config: Config, options: ServiceOptions): Pro
       }),
       ...authRoutes({ auth, edge, publicUrl: config.PUBLIC_URL }),
       ...meFactorRoutes({ auth, edge }),
+      ...oidcInteractionRoutes({ providers: oidc.providers, edge, sessions }),
+      ...adminClientRoutes({ store, edge, providers: oidc.providers }),
       ...adminPolicyRoutes({ store, edge, policies, ...(risk ? { riskServices: risk.services } : {}) }),
       ...(options.extraRoutes ?? []),
     );
@@ -251,6 +266,7 @@ export async function startService(config: Config, options: ServiceOptions): Pro
       trustProxy: config.TRUST_PROXY,
       production: config.NODE_ENV === 'production',
       metrics,
+      before: [oidcMount(oidc.providers)],
     });
 
     const server = await listen(app, config.PORT, config.HOST);
@@ -270,11 +286,66 @@ export async function startService(config: Config, options: ServiceOptions): Pro
       return stopping;
     };
     const credentials = { issuers, statusLists, statusPublisher };
-    return { url, config, store, state, chain, agent, resolver, outbox, credentials, server, stop };
+    return {
+      url,
+      config,
+      store,
+      state,
+      chain,
+      agent,
+      resolver,
+      outbox,
+      credentials,
+      oidc: oidc.providers,
+      server,
+      stop,
+    };
   } catch (err) {
     await closeOpened();
     throw err;
   }
+}
+
+/**
+ * The OpenID Connect side: the tenants' providers, the listener that revokes grants when a Trustgate
+ * session ends, the back-channel logout worker, and a purge of expired provider rows.
+ */
+function startOidc(
+  config: Config,
+  deps: { store: Store; keys: KeyRing; sessions: Sessions; edge: SessionEdge; log: Logger },
+  assurance?: AssuranceIssuer,
+) {
+  const providers = new TenantProviders({
+    store: deps.store,
+    keys: deps.keys,
+    sessions: deps.sessions,
+    publicUrl: config.PUBLIC_URL,
+    log: deps.log,
+    sessionCookie: deps.edge.names.session,
+    keyRotationMs: config.OIDC_KEY_ROTATION_DAYS * 86_400_000,
+    allowPrivateCallbacks: config.OIDC_ALLOW_PRIVATE_CALLBACKS,
+    proxy: trustProxySetting(config.TRUST_PROXY) !== false,
+    ...(assurance ? { assurance } : {}),
+  });
+  const logouts = new LogoutDelivery({ store: deps.store, providers, log: deps.log });
+  deps.sessions.onEnd(async (tx, ended) => {
+    if ((await revokeGrantsOfEndedSessions(tx, ended)) > 0) setImmediate(() => logouts.kick());
+  });
+  logouts.start();
+  const purge = setInterval(() => {
+    purgeExpiredOidcRows(deps.store).catch((err) =>
+      deps.log.warn({ err }, 'purging expired OIDC rows failed'),
+    );
+  }, 10 * 60_000);
+  purge.unref();
+  return {
+    providers,
+    logouts,
+    stop: async () => {
+      clearInterval(purge);
+      await logouts.stop();
+    },
+  };
 }
 
 /**

@@ -28,6 +28,8 @@ export interface AppOptions {
   trustProxy: string;
   production: boolean;
   metrics?: Metrics;
+  /** Handlers that run before the router, with no body parser (the OpenID Connect provider). */
+  before?: RequestHandler[];
 }
 
 /** Parses TRUST_PROXY: booleans, a hop count, or names/CIDRs as Express understands them. */
@@ -80,6 +82,7 @@ export function createApp(options: AppOptions): Express {
   // Tenant APIs answer about sessions, factors and accounts: never cached.
   app.use('/t', noStore);
   app.use(staticAssets());
+  for (const handler of options.before ?? []) app.use(handler);
 
   const router = express.Router({ strict: false, caseSensitive: true });
   mountRoutes(router, options.routes, { bodyLimit: options.bodyLimit });

@@ -193,6 +193,14 @@ export class Sessions {
     return decode(row, nowMs, tenant.stepUpWindowSeconds * 1000);
   }
 
+  /** The live session of a row already read (e.g. by lineage), or null; no write. */
+  findByRow(row: Session, tenant: SessionTenant): ActiveSession | null {
+    const nowMs = this.now();
+    if (row.endedAt || row.tenantId !== tenant.id) return null;
+    if (nowMs >= row.idleExpiresAt.getTime() || nowMs >= row.absoluteExpiresAt.getTime()) return null;
+    return decode(row, nowMs, tenant.stepUpWindowSeconds * 1000);
+  }
+
   /**
    * Adds proofs to a live session (step-up, a first passkey after recovery): ends the old row and opens
    * a new one with a new token, the combined assurance and a fresh `auth_time`. The absolute deadline

@@ -61,8 +61,8 @@ export interface PageShell {
   tenant: PageTenant;
   /** The `<title>` and `<h1>`. */
   title: string;
-  /** File name under `/assets/` of the page's module script (e.g. `sign-in.js`). */
-  script: string;
+  /** File name under `/assets/` of the page's module script (e.g. `sign-in.js`); none for static pages. */
+  script?: string;
   /** The page's content after its `<h1>`. */
   body: SafeHtml;
   /** The navigation entry of this page, if it has one. */
@@ -100,8 +100,12 @@ export function renderPage(shell: PageShell): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${shell.title} · ${tenant.displayName} · Trustgate</title>
 <link rel="stylesheet" href="/assets/app.css">
-<script type="module" src="/assets/${shell.script}"></script>
-</head>
+${
+  shell.script
+    ? html`<script type="module" src="/assets/${shell.script}"></script>
+`
+    : ''
+}</head>
 <body${data}>
 <a class="skip-link" href="#main">Skip to content</a>
 <header class="site-header">
@@ -114,8 +118,12 @@ export function renderPage(shell: PageShell): string {
 <p id="status" class="status" role="status" aria-live="polite" aria-atomic="true"></p>
 <p id="error" class="error" role="alert" aria-live="polite" aria-atomic="true"></p>
 </div>
-<noscript><p class="error">This page needs JavaScript: passkeys and the account API are used from the browser.</p></noscript>
-${shell.body}
+${
+  shell.script
+    ? html`<noscript><p class="error">This page needs JavaScript: passkeys and the account API are used from the browser.</p></noscript>
+`
+    : ''
+}${shell.body}
 </main>
 </body>
 </html>
