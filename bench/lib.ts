@@ -26,6 +26,8 @@ export function percentile(sorted: number[], p: number): number {
 
 export interface RunningService {
   url: string;
+  /** The service's DATA_DIR (CLIs run against it share its database and keys). */
+  dataDir: string;
   chainPort: number;
   startMs: number;
   stop(): Promise<void>;
@@ -44,6 +46,7 @@ export async function startServiceProcess(env: Record<string, string> = {}): Pro
   await main.waitForOutput('Trustgate is ready', 60_000);
   return {
     url: `http://127.0.0.1:${port}`,
+    dataDir,
     chainPort,
     startMs: performance.now() - started,
     stop: async () => {

@@ -11,6 +11,7 @@
 import { KeyRing } from '../crypto/envelope.ts';
 import { secretContext } from '../crypto/secrets.ts';
 import { totpContext } from '../factors/totp.ts';
+import { oidcKeyContext } from '../oidc/keys.ts';
 import type { Store } from '../store/index.ts';
 import { privateKeyContext } from './veramo-stores.ts';
 
@@ -32,6 +33,8 @@ export interface RotationResult {
   privateKeys: RotationCounts;
   secrets: RotationCounts;
   totpSecrets: RotationCounts;
+  /** OpenID Connect signing and cookie keys. */
+  oidcKeys: RotationCounts;
   /** Rows still not under the current key; 0 means the previous keys can be dropped. */
   remaining: number;
 }
@@ -44,7 +47,7 @@ export interface RotationHooks {
 const BATCH = 100;
 const MAX_ATTEMPTS = 5;
 
-type TableName = 'PrivateKey' | 'Secret' | 'TotpFactor';
+type TableName = 'PrivateKey' | 'Secret' | 'TotpFactor' | 'OidcKey';
 
 interface Table {
   name: TableName;
@@ -142,6 +145,8 @@ const secretTable = (store: Store) =>
   idKeyedTable('Secret', store.db.secret, (row) => secretContext(row.purpose));
 const totpTable = (store: Store) =>
   idKeyedTable('TotpFactor', store.db.totpFactor, (row) => totpContext(row.id));
+const oidcKeyTable = (store: Store) =>
+  idKeyedTable('OidcKey', store.db.oidcKey, (row) => oidcKeyContext(row.tenantId, row.id));
 
 // `contended`: rewritten concurrently on every attempt; left for the next run (it stays in `remaining`).
 type Outcome = 'resealed' | 'current' | 'unreadable' | 'gone' | 'contended';
@@ -199,7 +204,7 @@ async function rotateTable(table: Table, keys: KeyRing, hooks: RotationHooks): P
 }
 
 /**
- * Re-seals every `PrivateKey`, `Secret` and `TotpFactor` envelope not under `keys.current` (opening it with any key the
+ * Re-seals every `PrivateKey`, `Secret`, `TotpFactor` and `OidcKey` envelope not under `keys.current` (opening it with any key the
  * ring holds). Run it after every instance seals under the new key; when `remaining` is 0, drop the old key.
  */
 export async function rotateMasterKey(
@@ -210,9 +215,11 @@ export async function rotateMasterKey(
   const privateKeys = await rotateTable(privateKeyTable(store), keys, hooks);
   const secrets = await rotateTable(secretTable(store), keys, hooks);
   const totpSecrets = await rotateTable(totpTable(store), keys, hooks);
+  const oidcKeys = await rotateTable(oidcKeyTable(store), keys, hooks);
   const remaining =
     (await privateKeyTable(store).countRemaining(keys.current.id)) +
     (await secretTable(store).countRemaining(keys.current.id)) +
-    (await totpTable(store).countRemaining(keys.current.id));
-  return { masterKeyId: keys.current.id, privateKeys, secrets, totpSecrets, remaining };
+    (await totpTable(store).countRemaining(keys.current.id)) +
+    (await oidcKeyTable(store).countRemaining(keys.current.id));
+  return { masterKeyId: keys.current.id, privateKeys, secrets, totpSecrets, oidcKeys, remaining };
 }

@@ -97,7 +97,13 @@ export async function createClient(
   }
   try {
     await store.db.oidcPayload.create({
-      data: { tenantId, model: 'Client', id: clientId, payload: JSON.stringify(metadata) },
+      data: {
+        tenantId,
+        model: 'Client',
+        id: clientId,
+        payload: JSON.stringify(metadata),
+        createdAt: BigInt(Date.now()),
+      },
     });
   } catch {
     throw new ConflictError('client_exists', 'A client with this id already exists.');

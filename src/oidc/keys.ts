@@ -11,9 +11,9 @@
  */
 
 import type { KeyObject } from 'node:crypto';
-import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
 import type { KeyRing } from '../crypto/envelope.ts';
-import type { Store } from '../store/index.ts';
+import { isUniqueViolation, type Store } from '../store/index.ts';
 
 export const SIGNING_ALGS = ['ES256', 'EdDSA', 'RS256'] as const;
 export type SigningAlg = (typeof SIGNING_ALGS)[number];
@@ -111,12 +111,25 @@ export class OidcKeys {
     const next = rows.find((r) => r.state === 'next');
     const nowMs = this.now();
     if (!current) {
-      // First keys of this tenant: one current, one next.
-      await this.create(tenantId, use, alg, 'current');
-      await this.create(tenantId, use, alg, 'next');
+      // First keys of this tenant: one current, one next. Several instances may start at once, so the
+      // ids are derived (the current's from tenant, use and algorithm, the next's from the current's):
+      // one insert of each wins, the others hit the primary key and use the winner's keys.
+      await this.createOnce(tenantId, use, alg, 'current', derivedKeyId(`${tenantId}:${use}:${alg}`));
+      let made = await db.oidcKey.findFirst({ where: { tenantId, use, alg, state: 'current' } });
+      // Only if that first key exists but has retired (so no current is left): a fresh one.
+      if (!made) {
+        await this.create(tenantId, use, alg, 'current');
+        made = await db.oidcKey.findFirstOrThrow({ where: { tenantId, use, alg, state: 'current' } });
+      }
+      await this.createOnce(tenantId, use, alg, 'next', derivedKeyId(`next-of:${made.id}`));
       return;
     }
-    if (!next) await this.create(tenantId, use, alg, 'next');
+    if (!next) {
+      // Another instance may be making it right now (first keys): the same derived id, one insert wins.
+      // The rotation, if due, waits for the next load, so the new next key is published before it signs.
+      await this.createOnce(tenantId, use, alg, 'next', derivedKeyId(`next-of:${current.id}`));
+      return;
+    }
     if ((current.activatedAt?.getTime() ?? 0) + this.deps.rotationMs > nowMs) return;
     // Rotate: the compare-and-set on the current row elects one rotating instance.
     await this.deps.store.tx(async (tx) => {
@@ -140,14 +153,29 @@ export class OidcKeys {
     });
   }
 
+  /** Creates a key under a derived `id`, unless another instance already did. */
+  private async createOnce(
+    tenantId: string,
+    use: KeyUse,
+    alg: string,
+    state: KeyState,
+    id: string,
+  ): Promise<void> {
+    try {
+      await this.create(tenantId, use, alg, state, undefined, id);
+    } catch (err) {
+      if (!isUniqueViolation(err)) throw err;
+    }
+  }
+
   private async create(
     tenantId: string,
     use: KeyUse,
     alg: string,
     state: KeyState,
     tx?: Parameters<Parameters<Store['tx']>[0]>[0],
+    id: string = randomUUID(),
   ): Promise<void> {
-    const id = randomUUID();
     const secret = use === 'cookie' ? randomBytes(32) : Buffer.from(JSON.stringify(generateJwk(alg)), 'utf8');
     const envelope = this.deps.keys.seal(secret, oidcKeyContext(tenantId, id));
     secret.fill(0);
@@ -168,6 +196,12 @@ export class OidcKeys {
   private open(tenantId: string, id: string, envelope: Uint8Array): Buffer {
     return this.deps.keys.open(envelope, oidcKeyContext(tenantId, id));
   }
+}
+
+/** A UUID-shaped key id derived from `seed`: the same on every instance. */
+function derivedKeyId(seed: string): string {
+  const hex = createHash('sha256').update(`oidc-key-id\u0000${seed}`).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 
 function cookieRank(state: string): number {

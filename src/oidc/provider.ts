@@ -28,10 +28,10 @@ import { getOrCreateSecret } from '../crypto/secrets.ts';
 import type { Logger } from '../log.ts';
 import { type ActiveSession, hashToken, type Sessions } from '../sessions/sessions.ts';
 import type { Tenant } from '../store/generated/postgres/client.ts';
-import type { Store } from '../store/index.ts';
+import type { Store, Tx } from '../store/index.ts';
 import { findTenant, issuerOf } from '../tenants.ts';
 import { renderLoggedOut, renderLogout, renderOidcError } from '../web/oidc-pages.ts';
-import { oidcAdapterFor } from './adapter.ts';
+import { oidcAdapterFor, revokeGrant } from './adapter.ts';
 import { ACR_VALUES, requestedAcrs, satisfiesAcr } from './assurance.ts';
 import { OidcKeys } from './keys.ts';
 
@@ -254,8 +254,17 @@ export class TenantProviders {
         devInteractions: { enabled: false },
         registration: { enabled: true, initialAccessToken: true },
         registrationManagement: { enabled: true, rotateRegistrationAccessToken: true },
-        introspection: { enabled: true },
-        revocation: { enabled: true },
+        // Resource servers (confidential clients) introspect any token of the tenant; a public client only
+        // its own. Only the client a token was issued to can revoke it.
+        introspection: {
+          enabled: true,
+          allowedPolicy: async (_ctx, client, token) =>
+            client.clientAuthMethod !== 'none' || token.clientId === client.clientId,
+        },
+        revocation: {
+          enabled: true,
+          allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId,
+        },
         userinfo: { enabled: true },
         dPoP: { enabled: true },
         backchannelLogout: { enabled: true },
@@ -263,6 +272,7 @@ export class TenantProviders {
         rpInitiatedLogout: {
           enabled: true,
           logoutSource: async (ctx, form) => {
+            allowLogoutReturnInFormAction(ctx);
             ctx.type = 'html';
             ctx.body = renderLogout({ tenant, form });
           },
@@ -281,6 +291,10 @@ export class TenantProviders {
           }
         }),
       rotateRefreshToken: true,
+      // Tokens do not die with the provider's session row: a grant lives as long as the Trustgate session
+      // it was made in (ending that revokes it, see revocation.ts), or until the app's offline access
+      // is revoked. This also spares a session lookup on every token use.
+      expiresWithSession: async () => false,
       ttl: {
         AccessToken: 900,
         AuthorizationCode: 60,
@@ -386,10 +400,15 @@ export class TenantProviders {
       await next();
       const oidc = (ctx as KoaContextWithOIDC).oidc;
       if (!oidc) return;
+      // Without a provider session the library answers end_session with its own auto-submitted form
+      // (logoutSource is not called): that form's redirect to the app needs the same allowance.
+      if (oidc.route === 'end_session') allowLogoutReturnInFormAction(ctx as KoaContextWithOIDC);
       if ((oidc.route === 'authorization' || oidc.route === 'resume') && oidc.entities.AuthorizationCode) {
         await this.link(ctx as KoaContextWithOIDC, tenant);
       }
-      if (oidc.route === 'end_session_confirm' && oidc.params?.logout) {
+      // Only a confirmation the provider accepted (its 303): a refused one (wrong or missing `xsrf`)
+      // is rendered as an error below this middleware and must not sign the person out.
+      if (oidc.route === 'end_session_confirm' && oidc.params?.logout && ctx.status === 303) {
         await this.endTrustgateSession(ctx as KoaContextWithOIDC, tenant);
       }
     });
@@ -438,7 +457,15 @@ export class TenantProviders {
   private async endTrustgateSession(ctx: KoaContextWithOIDC, tenant: Tenant): Promise<void> {
     const uid = ctx.oidc.session?.uid;
     if (uid) {
-      await this.deps.store.db.oidcLink.updateMany({
+      const db = this.deps.store.db;
+      const links = await db.oidcLink.findMany({
+        where: { tenantId: tenant.id, sessionUid: uid, revokedAt: null },
+        select: { grantId: true },
+      });
+      // The provider keeps grants with offline_access past its own logout; the Trustgate session ends
+      // here, and grants never outlive the session they were made in (as on sign-out).
+      for (const { grantId } of links) await revokeGrant(db as unknown as Tx, tenant.id, grantId);
+      await db.oidcLink.updateMany({
         where: { tenantId: tenant.id, sessionUid: uid, revokedAt: null },
         data: { revokedAt: new Date(), logoutPending: false },
       });
@@ -446,6 +473,40 @@ export class TenantProviders {
     const token = ctx.cookies.get(this.deps.sessionCookie, { signed: false });
     if (token) await this.deps.sessions.end(hashToken(token), 'oidc_logout');
   }
+}
+
+/**
+ * RP-initiated logout confirms with a form posted to Trustgate that redirects to the app's
+ * `post_logout_redirect_uri`, and Chromium applies `form-action` to a form's redirects too, so under
+ * `form-action 'self'` the browser stops short of the app. This adds that address's origin (already
+ * checked against the client's registration) to the
+ * form-action of this one response; every other page keeps `form-action 'self'`. Idempotent.
+ */
+export function allowLogoutReturnInFormAction(ctx: KoaContextWithOIDC): void {
+  const uri = ctx.oidc?.params?.post_logout_redirect_uri;
+  if (typeof uri !== 'string') return;
+  // Checked here again: an error response to a refused logout request still carries the raw parameter.
+  if (!ctx.oidc.client?.postLogoutRedirectUriAllowed(uri)) return;
+  let origin: string;
+  try {
+    const url = new URL(uri);
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') return;
+    origin = url.origin;
+  } catch {
+    return;
+  }
+  const csp: unknown = ctx.response.get('Content-Security-Policy');
+  if (typeof csp !== 'string' || csp === '') return;
+  const directives = csp
+    .split(';')
+    .map((d) => d.trim())
+    .filter(Boolean)
+    .map((directive) => {
+      const [name, ...values] = directive.split(/\s+/);
+      if (name?.toLowerCase() !== 'form-action' || values.includes(origin)) return directive;
+      return [name, ...values.filter((v) => v !== "'none'"), origin].join(' ');
+    });
+  ctx.set('Content-Security-Policy', directives.join('; '));
 }
 
 /** Validates client metadata the way the provider will read it (throws InvalidClientMetadata). */

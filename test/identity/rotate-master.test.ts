@@ -17,6 +17,7 @@ import { TotpFactor } from '../../src/factors/totp.ts';
 import { rotateMasterKey } from '../../src/identity/keys-rotation.ts';
 import { PrismaPrivateKeyStore } from '../../src/identity/veramo-stores.ts';
 import { createLogger } from '../../src/log.ts';
+import { OidcKeys } from '../../src/oidc/keys.ts';
 import { fromRoot } from '../../src/paths.ts';
 import { MemoryState } from '../../src/state/memory.ts';
 import { openStore, type Store } from '../../src/store/index.ts';
@@ -106,6 +107,23 @@ function describeRotation(wiring: StoreWiring) {
       const after = new TotpFactor({ store, keys: newOnly, state });
       const next = await generate({ secret, epoch: Math.floor(Date.now() / 1000) + 30 });
       expect((await after.verify(account, next)).kind).toBe('totp');
+    });
+
+    it('re-seals OpenID Connect keys too: the key set loads with the new key alone', async () => {
+      const tenant = await store.db.tenant.upsert({
+        where: { slug: 'rotation-oidc' },
+        create: { slug: 'rotation-oidc', displayName: 'Rotation OIDC' },
+        update: {},
+      });
+      const rotationMs = 90 * 86_400_000;
+      const before = await new OidcKeys({ store, keys: oldRing, rotationMs }).load(tenant.id);
+      const result = await rotateMasterKey(store, bothRing);
+      // ES256, EdDSA and RS256 signing keys and the cookie key, each current and next.
+      expect(result.oidcKeys).toMatchObject({ resealed: 8, unreadable: 0 });
+      expect(result.remaining).toBe(0);
+      const after = await new OidcKeys({ store, keys: newOnly, rotationMs }).load(tenant.id);
+      expect(after.jwks).toEqual(before.jwks);
+      expect(after.cookieKeys).toEqual(before.cookieKeys);
     });
 
     it('is a no-op when run again', async () => {

@@ -13,9 +13,9 @@ CREATE TABLE "OidcPayload" (
     "grantId" TEXT,
     "userCode" TEXT,
     "uid" TEXT,
-    "expiresAt" TIMESTAMP(3),
-    "consumedAt" TIMESTAMP(3),
-    "createdAt" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "expiresAt" BIGINT,
+    "consumedAt" BIGINT,
+    "createdAt" BIGINT NOT NULL,
 
     CONSTRAINT "OidcPayload_pkey" PRIMARY KEY ("tenantId","model","id")
 );

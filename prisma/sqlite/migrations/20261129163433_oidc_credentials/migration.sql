@@ -7,9 +7,9 @@ CREATE TABLE "OidcPayload" (
     "grantId" TEXT,
     "userCode" TEXT,
     "uid" TEXT,
-    "expiresAt" DATETIME,
-    "consumedAt" DATETIME,
-    "createdAt" DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "expiresAt" BIGINT,
+    "consumedAt" BIGINT,
+    "createdAt" BIGINT NOT NULL,
 
     PRIMARY KEY ("tenantId", "model", "id")
 );
