@@ -1,8 +1,10 @@
 /**
  * Credentials benchmark, side by side in one run on one core: the machine's raw ES256K sign and verify
  * rate (@noble/curves secp256k1, the curve code did-jwt and ethers themselves use), Trustgate's JWT VC
- * issue rate (managed key in the sealed KMS) and verify rate with warm caches, and Veramo's default
- * verification path (did-jwt-vc `verifyCredential` over stock ethr-did-resolver on JSON-RPC, no cache).
+ * issue rate (managed key in the sealed KMS) and verify rate with warm caches, issuing the way the service
+ * does it (CredentialIssuance: status entries for revocation and suspension, the IssuedCredential record,
+ * one transaction), one at a time and with requests in flight, and Veramo's default verification path
+ * (did-jwt-vc `verifyCredential` over stock ethr-did-resolver on JSON-RPC, no cache).
  *
  * Runs in process on a fresh embedded service (SQLite, embedded chain, free ports), removed afterwards.
  */
@@ -19,6 +21,8 @@ import { percentile, type Row, withOwnService } from './lib.ts';
 
 const SECONDS = Number(process.env.BENCH_CREDENTIALS_SECONDS ?? 3);
 const UNCACHED_SECONDS = Number(process.env.BENCH_CREDENTIALS_UNCACHED_SECONDS ?? 3);
+/** Issues in flight for the concurrent issuance row (an HTTP server sees many at once). */
+const IN_FLIGHT = Number(process.env.BENCH_CREDENTIALS_IN_FLIGHT ?? 16);
 
 interface Measured {
   opsPerSecond: number;
@@ -46,6 +50,34 @@ async function timed(seconds: number, op: () => unknown): Promise<Measured> {
   };
 }
 
+/** Runs `op` with `concurrency` in flight for `seconds` (after a warm-up): throughput and latency. */
+async function timedConcurrent(
+  seconds: number,
+  concurrency: number,
+  op: () => Promise<unknown>,
+): Promise<Measured> {
+  for (let i = 0; i < 20; i++) await op();
+  const latencies: number[] = [];
+  const started = performance.now();
+  const end = started + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < end) {
+        const t0 = performance.now();
+        await op();
+        latencies.push(performance.now() - t0);
+      }
+    }),
+  );
+  const elapsed = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  return {
+    opsPerSecond: latencies.length / elapsed,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+  };
+}
+
 const rate = (name: string, m: Measured, extra: Partial<Row> = {}): Row => ({
   name,
   value: m.opsPerSecond,
@@ -56,7 +88,9 @@ const rate = (name: string, m: Measured, extra: Partial<Row> = {}): Row => ({
 
 const sha256 = (data: Uint8Array) => new Uint8Array(createHash('sha256').update(data).digest());
 
-async function measure(service: Pick<Service, 'store' | 'agent' | 'resolver' | 'chain'>): Promise<Row[]> {
+type BenchService = Pick<Service, 'store' | 'agent' | 'resolver' | 'chain' | 'credentials'>;
+
+async function measure(service: BenchService): Promise<Row[]> {
   // Raw ES256K as a JWS does it: SHA-256 of the signing input, then ECDSA over secp256k1 (low S).
   const privateKey = secp256k1.utils.randomPrivateKey();
   const publicKey = secp256k1.getPublicKey(privateKey, false);
@@ -86,6 +120,33 @@ async function measure(service: Pick<Service, 'store' | 'agent' | 'resolver' | '
   const kmsSign = await timed(SECONDS, () => signWithManagedKey(service.agent, issuer.kid, digest));
   const issue = await timed(SECONDS, () => issueJwtVc({ agent: service.agent, issuer, credential }));
 
+  // Issuing as the service does: a DeviceBindingCredential of a stored passkey, with its two status
+  // entries and its record written in one transaction.
+  const { issuance } = service.credentials;
+  const holder = await service.store.db.account.create({
+    data: {
+      tenantId: tenant.id,
+      did: 'did:ethr:0x7a69:0x1111111111111111111111111111111111111111',
+      address: '0x1111111111111111111111111111111111111111',
+    },
+  });
+  const passkey = await service.store.db.passkey.create({
+    data: {
+      tenantId: tenant.id,
+      accountId: holder.id,
+      credentialId: 'bench-credential',
+      publicKey: new Uint8Array(77),
+      name: 'Bench key',
+      fmt: 'packed',
+      aaguid: '00000000-0000-0000-0000-000000000000',
+      backupEligible: false,
+      backedUp: false,
+    },
+  });
+  const issueRecorded = () => issuance.issueDeviceBinding({ account: holder, passkey });
+  const issueService = await timed(SECONDS, issueRecorded);
+  const issueServiceConcurrent = await timedConcurrent(SECONDS, IN_FLIGHT, issueRecorded);
+
   const jwt = await issueJwtVc({ agent: service.agent, issuer, credential });
   const verifyWarm = await timed(SECONDS, () => verifyJwtVc(jwt, { resolver: service.resolver }));
 
@@ -108,6 +169,11 @@ async function measure(service: Pick<Service, 'store' | 'agent' | 'resolver' | '
     rate('raw secp256k1 public-key recovery (@noble/curves)', rawRecover),
     rate('managed-key sign alone (Veramo KMS: Prisma read + unseal + sign)', kmsSign),
     rate('JWT VC issue (ES256K, managed key in sealed KMS)', issue),
+    rate(
+      'credential issue via CredentialIssuance (2 status entries + record, 1 tx), one at a time',
+      issueService,
+    ),
+    rate(`credential issue via CredentialIssuance, ${IN_FLIGHT} in flight`, issueServiceConcurrent),
     rate('JWT VC verify, warm caches (Trustgate resolver)', verifyWarm, {
       note: 'did-jwt recovers the key: address-only did:ethr',
     }),
@@ -117,6 +183,18 @@ async function measure(service: Pick<Service, 'store' | 'agent' | 'resolver' | '
     {
       name: 'JWT VC issue / raw sign',
       value: pct(issue.opsPerSecond, rawSign.opsPerSecond),
+      unit: '%',
+      target: '>= 70',
+    },
+    {
+      name: 'CredentialIssuance issue (one at a time) / raw sign',
+      value: pct(issueService.opsPerSecond, rawSign.opsPerSecond),
+      unit: '%',
+      target: '>= 70',
+    },
+    {
+      name: `CredentialIssuance issue (${IN_FLIGHT} in flight) / raw sign`,
+      value: pct(issueServiceConcurrent.opsPerSecond, rawSign.opsPerSecond),
       unit: '%',
       target: '>= 70',
     },
@@ -138,9 +216,7 @@ async function measure(service: Pick<Service, 'store' | 'agent' | 'resolver' | '
  * The credentials benchmark. Given a service (in process), measures it; otherwise starts a fresh embedded
  * one (SQLite, embedded chain, free ports) and removes it afterwards.
  */
-export async function credentialsBench(
-  service?: Pick<Service, 'store' | 'agent' | 'resolver' | 'chain'>,
-): Promise<Row[]> {
+export async function credentialsBench(service?: BenchService): Promise<Row[]> {
   if (service) return measure(service);
   return withOwnService('credentials', measure);
 }

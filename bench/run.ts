@@ -1,4 +1,7 @@
-/** `npm run bench`: runs every benchmark suite, prints a table, writes JSON under bench/results/. */
+/**
+ * `npm run bench`: runs every benchmark suite (or only those named on the command line), prints a table,
+ * writes JSON under bench/results/.
+ */
 import { credentialsBench } from './credentials.ts';
 import { foundationBench } from './foundation.ts';
 import { report, startServiceProcess } from './lib.ts';
@@ -8,15 +11,21 @@ import { resolutionBench } from './resolution.ts';
 import { riskBench } from './risk.ts';
 import { signInBench } from './signin.ts';
 
-const service = await startServiceProcess();
-try {
-  report('foundation', await foundationBench(service));
-} finally {
-  await service.stop();
+// `npm run bench -- credentials signin` runs only the suites named; no names runs them all.
+const only = new Set(process.argv.slice(2));
+const wanted = (suite: string) => only.size === 0 || only.has(suite);
+
+if (wanted('foundation')) {
+  const service = await startServiceProcess();
+  try {
+    report('foundation', await foundationBench(service));
+  } finally {
+    await service.stop();
+  }
 }
-report('resolution', await resolutionBench());
-report('relayer', await relayerBench());
-report('credentials', await credentialsBench());
-report('signin', await signInBench());
-report('policy', await policyBench());
-report('risk', await riskBench());
+if (wanted('resolution')) report('resolution', await resolutionBench());
+if (wanted('relayer')) report('relayer', await relayerBench());
+if (wanted('credentials')) report('credentials', await credentialsBench());
+if (wanted('signin')) report('signin', await signInBench());
+if (wanted('policy')) report('policy', await policyBench());
+if (wanted('risk')) report('risk', await riskBench());

@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { type ChainConnection, connectChain } from './chain/index.ts';
 import { ChainOutbox } from './chain/outbox.ts';
 import type { Config } from './config.ts';
+import { CredentialIssuance } from './credentials/issuance.ts';
 import { TenantIssuers } from './credentials/issuers.ts';
 import { PresentationVerifier } from './credentials/presentations.ts';
 import { StatusChecker } from './credentials/status-check.ts';
@@ -34,12 +35,14 @@ import { authRoutes } from './http/routes/auth.ts';
 import { chainJobRoutes } from './http/routes/chain-jobs.ts';
 import { homeRoutes } from './http/routes/home.ts';
 import { identifierRoutes } from './http/routes/identifiers.ts';
+import { meCredentialRoutes } from './http/routes/me-credentials.ts';
 import { meFactorRoutes } from './http/routes/me-factors.ts';
 import { oidcInteractionRoutes } from './http/routes/oidc-interactions.ts';
 import { opsRoutes } from './http/routes/ops.ts';
 import { pageRoutes } from './http/routes/pages.ts';
 import { statusRoutes } from './http/routes/status.ts';
 import { vcApiRoutes } from './http/routes/vc-api.ts';
+import { type BearerAuthorizer, vcIssueRoutes } from './http/routes/vc-issue.ts';
 import type { Route } from './http/routes.ts';
 import { SessionEdge } from './http/session-auth.ts';
 import { AccountTokens } from './identity/account-tokens.ts';
@@ -50,6 +53,7 @@ import { DidResolverService, ethrNetworkOf } from './identity/resolver/index.ts'
 import type { Logger } from './log.ts';
 import { createSafeFetch, type SafeFetchOptions } from './net/safe-fetch.ts';
 import { purgeExpiredOidcRows } from './oidc/adapter.ts';
+import { oidcBearer } from './oidc/bearer.ts';
 import { type AssuranceIssuer, TenantProviders } from './oidc/provider.ts';
 import { LogoutDelivery, revokeGrantsOfEndedSessions } from './oidc/revocation.ts';
 import { fromRoot } from './paths.ts';
@@ -88,6 +92,7 @@ export interface Service {
     issuers: TenantIssuers;
     statusLists: StatusLists;
     statusPublisher: StatusListPublisher;
+    issuance: CredentialIssuance;
   };
   /** The tenants' OpenID Connect providers. */
   readonly oidc: TenantProviders;
@@ -104,6 +109,8 @@ export interface ServiceOptions {
   decisions?: DecisionPoint;
   /** Overrides of did:web fetch settings (tests inject a DNS resolver). */
   didWeb?: Partial<SafeFetchOptions>;
+  /** Access tokens for the VC API (`vc:issue`) until the OpenID Connect provider supplies them (tests). */
+  vcBearer?: BearerAuthorizer;
 }
 
 /** Starts Trustgate with `config`. Throws StartupError/ConfigError with a clear message. */
@@ -162,6 +169,17 @@ export async function startService(config: Config, options: ServiceOptions): Pro
       agent,
       publicUrl: config.PUBLIC_URL,
     });
+    // Issuing (VC API, sign-in, passkeys). The VC API's access tokens come from `vcBearer.current`: the
+    // OpenID Connect provider sets it (BearerAuthorizer in src/http/routes/vc-issue.ts).
+    const issuance = new CredentialIssuance({
+      store,
+      agent,
+      issuers,
+      statusLists,
+      publisher: statusPublisher,
+      log,
+    });
+    const vcBearer: { current?: BearerAuthorizer } = options.vcBearer ? { current: options.vcBearer } : {};
     // Our own lists are read in process; anyone else's are fetched through the SSRF guard.
     const statusChecker = new StatusChecker({
       fetch: createSafeFetch(),
@@ -210,11 +228,27 @@ export async function startService(config: Config, options: ServiceOptions): Pro
         ...DEFAULT_AUTH_LIMITS,
         perIp: { max: config.AUTH_RATE_LIMIT_PER_MINUTE, windowMs: 60_000 },
       },
+      credentials: issuance,
     };
     const edge = new SessionEdge({ store, sessions, publicUrl: config.PUBLIC_URL });
 
     // OpenID Connect: one provider per tenant; ending a Trustgate session revokes its grants.
-    const oidc = startOidc(config, { store, keys, sessions, edge, log });
+    // Apps asking for scope `assurance` receive an IdentityAssuranceCredential about the sign-in, with
+    // the client as audience (only while the session the grant was made in is live).
+    const oidc = startOidc(config, { store, keys, sessions, edge, log }, async (input) =>
+      input.session
+        ? (
+            await issuance.issueAssurance({
+              tenantId: input.tenantId,
+              account: input.account,
+              session: input.session,
+              audience: input.clientId,
+            })
+          ).jwt
+        : undefined,
+    );
+    // The VC API accepts the providers' access tokens (scope `vc:issue`) unless a test injected its own.
+    vcBearer.current ??= oidcBearer(store, oidc.providers);
     opened.push(() => oidc.stop());
 
     let draining = false;
@@ -240,6 +274,14 @@ export async function startService(config: Config, options: ServiceOptions): Pro
       ...chainJobRoutes({ outbox }),
       ...statusRoutes({ publisher: statusPublisher }),
       ...vcApiRoutes({ resolver, statusChecker, presentations }),
+      ...vcIssueRoutes({
+        store,
+        edge,
+        issuance,
+        get bearer() {
+          return vcBearer.current;
+        },
+      }),
       ...accountRoutes({
         store,
         accountJobs,
@@ -254,6 +296,7 @@ export async function startService(config: Config, options: ServiceOptions): Pro
       }),
       ...authRoutes({ auth, edge, publicUrl: config.PUBLIC_URL }),
       ...meFactorRoutes({ auth, edge }),
+      ...meCredentialRoutes({ edge, issuance }),
       ...oidcInteractionRoutes({ providers: oidc.providers, edge, sessions }),
       ...adminClientRoutes({ store, edge, providers: oidc.providers }),
       ...adminPolicyRoutes({ store, edge, policies, ...(risk ? { riskServices: risk.services } : {}) }),
@@ -285,7 +328,7 @@ export async function startService(config: Config, options: ServiceOptions): Pro
       })();
       return stopping;
     };
-    const credentials = { issuers, statusLists, statusPublisher };
+    const credentials = { issuers, statusLists, statusPublisher, issuance };
     return {
       url,
       config,

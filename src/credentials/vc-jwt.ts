@@ -33,7 +33,7 @@ import { base64url } from 'jose';
 import { z } from 'zod';
 import { TrustgateError } from '../errors.ts';
 import type { IdentityAgent } from '../identity/agent.ts';
-import { managedKeySigner } from './es256k.ts';
+import { type JwsSigner, managedKeySigner } from './es256k.ts';
 import type { TenantIssuer } from './issuers.ts';
 import { checkJwsHeader, type IssuerResolver, parseCompact, VcJwtError } from './vc-jose.ts';
 
@@ -67,7 +67,9 @@ const typeSchema = z
     message: 'type must include VerifiableCredential',
   });
 
-const statusSchema = z.looseObject({ id: z.string().min(1), type: z.string().min(1) });
+const statusEntrySchema = z.looseObject({ id: z.string().min(1), type: z.string().min(1) });
+/** One status entry, or several (e.g. a `revocation` and a `suspension` Bitstring Status List entry). */
+const statusSchema = z.union([statusEntrySchema, z.array(statusEntrySchema).min(1)]);
 const subjectSchema = z.looseObject({ id: z.string().min(1).optional() });
 const dateTime = z.iso.datetime({ offset: true });
 
@@ -101,6 +103,10 @@ export interface IssueJwtVcOptions {
    * `VerifiableCredential`, `issuer` to the issuer's DID (another issuer is refused), `issuanceDate` to now.
    */
   credential: unknown;
+  /** Signs the JWS input; default `managedKeySigner(agent, issuer.kid)`. */
+  sign?: JwsSigner;
+  /** The JWT `aud`: the one party the credential is meant for (e.g. an OIDC client id). */
+  audience?: string;
 }
 
 /**
@@ -125,6 +131,7 @@ export async function issueJwtVc(options: IssueJwtVcOptions): Promise<string> {
     issuanceDate,
     expirationDate,
     credentialSubject,
+    credentialStatus,
     ...rest
   } = input;
   const { id: subjectId, ...claims } = credentialSubject;
@@ -136,15 +143,20 @@ export async function issueJwtVc(options: IssueJwtVcOptions): Promise<string> {
     ...(expirationDate !== undefined ? { exp: seconds(expirationDate) } : {}),
     ...(id !== undefined ? { jti: id } : {}),
     ...(subjectId !== undefined ? { sub: subjectId } : {}),
+    ...(options.audience !== undefined ? { aud: options.audience } : {}),
     vc: {
       ...rest,
       // did-jwt-vc types contexts as strings; embedded context objects pass through as JSON all the same.
       '@context': (context ?? [VC_V1_CONTEXT]) as string[],
       type: types.includes('VerifiableCredential') ? types : ['VerifiableCredential', ...types],
       credentialSubject: Object.keys(claims).length > 0 ? claims : credentialSubject,
+      // did-jwt-vc types one status entry; an array of entries (VC 2.0 style) is carried as JSON the same.
+      ...(credentialStatus !== undefined
+        ? { credentialStatus: credentialStatus as JwtCredentialPayload['vc']['credentialStatus'] }
+        : {}),
     },
   };
-  const sign = managedKeySigner(options.agent, issuer.kid);
+  const sign = options.sign ?? managedKeySigner(options.agent, issuer.kid);
   try {
     return await createVerifiableCredentialJwt(
       payload,

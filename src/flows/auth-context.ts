@@ -4,6 +4,8 @@
  */
 import ipaddr from 'ipaddr.js';
 import { recordEvent } from '../audit/events.ts';
+import type { CredentialIssuance } from '../credentials/issuance.ts';
+import type { CredentialFormat } from '../credentials/verify.ts';
 import { TrustgateError } from '../errors.ts';
 import { type Assurance, assuranceOf } from '../factors/assurance.ts';
 import type { PasskeyFactor } from '../factors/passkey.ts';
@@ -47,6 +49,11 @@ export interface AuthDeps {
   decisions: DecisionPoint;
   limiter: RateLimiter;
   limits: AuthLimits;
+  /**
+   * Issues the credentials the flows hand out: an IdentityAssuranceCredential at sign-in or step-up when
+   * asked, a DeviceBindingCredential for every passkey registered (revoked when it is removed).
+   */
+  credentials?: Pick<CredentialIssuance, 'tryIssueAssurance' | 'tryIssueDeviceBinding' | 'revokeForPasskey'>;
 }
 
 /** Who is attempting what, from where. */
@@ -78,6 +85,15 @@ export interface SignedIn {
   token: string;
   session: ActiveSession;
   decision: Decision;
+  /** The IdentityAssuranceCredential the request asked for. */
+  credential?: { id: string; format: CredentialFormat; jwt: string };
+  /** Why the asked-for credential is missing (the sign-in itself succeeded). */
+  credentialError?: string;
+}
+
+/** A sign-in or step-up request's wish for an IdentityAssuranceCredential. */
+export interface CredentialRequest {
+  format: CredentialFormat;
 }
 
 /** One named step of a flow. */
@@ -100,6 +116,10 @@ export interface SignInState {
   assurance?: Assurance;
   decision?: Decision;
   result?: SignedIn;
+  /** The passkey row the attempt used or registered, when it used one. */
+  passkey?: Passkey;
+  /** Issue an IdentityAssuranceCredential once signed in. */
+  credentialRequest?: CredentialRequest;
 }
 
 export class AccessDeniedError extends TrustgateError {

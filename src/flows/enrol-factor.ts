@@ -6,7 +6,9 @@
  *     account's first passkey, and the passkey enrolled right after recovery, which then signs the
  *     session in (recovery exists to replace lost passkeys);
  *   - the last passkey cannot be removed (the person would be left with weaker factors only);
- *   - every factor change ends all the account's other sessions and is recorded.
+ *   - every factor change ends all the account's other sessions and is recorded;
+ *   - a new passkey gets a DeviceBindingCredential (after the commit, see flow-credentials.ts); removing
+ *     a passkey revokes its DeviceBindingCredentials in the removal's own transaction.
  */
 import type {
   PublicKeyCredentialCreationOptionsJSON,
@@ -22,6 +24,7 @@ import type { ActiveSession } from '../sessions/sessions.ts';
 import type { Account, Passkey } from '../store/generated/postgres/client.ts';
 import { isUniqueViolation, type Tx } from '../store/index.ts';
 import { type Attempt, type AuthDeps, limitByAccount, limitByIp, type SignedIn } from './auth-context.ts';
+import { issueDeviceCredential } from './flow-credentials.ts';
 
 /** Stores a verified passkey for `account`; 409 `credential_exists` when its id is already registered. */
 export async function storePasskey(
@@ -133,7 +136,7 @@ export async function enrolPasskey(
     },
     input.response,
   );
-  return deps.store.tx(async (tx) => {
+  const enrolled = await deps.store.tx(async (tx) => {
     await lockAccount(deps.store, tx, account);
     const stored = await storePasskey(tx, account, passkey, input.name);
     await deps.sessions.endOthers(account.id, session.row.id, 'factor_change', tx);
@@ -154,6 +157,8 @@ export async function enrolPasskey(
     });
     return { passkey: stored, ...(signedIn ? { signedIn } : {}) };
   });
+  await issueDeviceCredential(deps, account, enrolled.passkey);
+  return enrolled;
 }
 
 export async function renamePasskey(
@@ -190,9 +195,12 @@ export async function removePasskey(
       );
     }
     await tx.passkey.delete({ where: { id } });
+    // In the same transaction: the passkey never goes while its DeviceBindingCredential still verifies.
+    const revokedCredentials = (await deps.credentials?.revokeForPasskey(account.tenantId, id, tx)) ?? 0;
     await factorChanged(deps, tx, attempt, session, account, 'factor.removed', {
       factor: 'passkey',
       passkeyId: id,
+      revokedCredentials,
     });
   });
 }

@@ -27,6 +27,7 @@ import {
   type SignInState,
   type Step,
 } from './auth-context.ts';
+import { credentialOf, issueAssuranceCredential, type SignInOptions } from './flow-credentials.ts';
 
 /** Options for a discoverable passkey sign-in (no username asked: nothing to enumerate). */
 export async function passkeySignInOptions(
@@ -49,6 +50,7 @@ export async function signInWithPasskey(
   deps: AuthDeps,
   attempt: Attempt,
   response: AuthenticationResponseJSON,
+  options: SignInOptions = {},
 ): Promise<SignedIn> {
   // biome-ignore format: the pipeline reads as a table
   const steps: ReadonlyArray<Step<PasskeyState>> = [
@@ -58,20 +60,21 @@ export async function signInWithPasskey(
     ['assess assurance',    assess],
     ['decide',              decide(deps, 'sign_in')],
     ['open session',        openSession(deps, 'signin.succeeded')],
+    ['issue credential',    issueAssuranceCredential(deps)],
   ];
-  const ctx = await runSteps(steps, { attempt, proofs: [], response }).catch(
-    failed(deps, attempt, 'passkey'),
-  );
+  const state: PasskeyState = { attempt, proofs: [], response, ...credentialOf(options) };
+  const ctx = await runSteps(steps, state).catch(failed(deps, attempt, 'passkey'));
   return ctx.result!;
 }
 
 const verifyAssertion = (deps: AuthDeps) => async (ctx: PasskeyState) => {
-  const { account, proof } = await deps.passkeys.verifyAuthentication(
+  const { account, proof, passkey } = await deps.passkeys.verifyAuthentication(
     { purpose: 'sign_in', tenantId: ctx.attempt.tenant.id, binding: ctx.attempt.binding },
     ctx.response,
     recordClone(deps, ctx.attempt),
   );
   ctx.account = account;
+  ctx.passkey = passkey;
   // A discoverable credential returns its user handle: it must be this account's.
   const handle = ctx.response.response.userHandle;
   if (handle && handle !== ctx.account?.userHandle) {
@@ -105,6 +108,7 @@ export async function signInWithDid(
   attempt: Attempt,
   answer: DidChallengeAnswer,
   audience: string,
+  options: SignInOptions = {},
 ): Promise<SignedIn> {
   // biome-ignore format: the pipeline reads as a table
   const steps: ReadonlyArray<Step<DidState>> = [
@@ -114,10 +118,10 @@ export async function signInWithDid(
     ['assess assurance',    assess],
     ['decide',              decide(deps, 'sign_in')],
     ['open session',        openSession(deps, 'signin.succeeded')],
+    ['issue credential',    issueAssuranceCredential(deps)],
   ];
-  const ctx = await runSteps(steps, { attempt, proofs: [], answer, audience }).catch(
-    failed(deps, attempt, 'did'),
-  );
+  const state: DidState = { attempt, proofs: [], answer, audience, ...credentialOf(options) };
+  const ctx = await runSteps(steps, state).catch(failed(deps, attempt, 'did'));
   return ctx.result!;
 }
 

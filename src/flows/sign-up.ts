@@ -1,6 +1,7 @@
 /**
  * Sign up, passkey first: the person picks a username, creates a passkey, and gets an account with its
- * own did:ethr, the passkey, and a session, all written in one transaction (or none of it).
+ * own did:ethr, the passkey, and a session, all written in one transaction (or none of it). Then the
+ * passkey's DeviceBindingCredential is issued (after the commit: see flow-credentials.ts).
  */
 
 import { randomUUID } from 'node:crypto';
@@ -26,6 +27,7 @@ import {
   signInEvent,
 } from './auth-context.ts';
 import { storePasskey } from './enrol-factor.ts';
+import { issueDeviceCredentialStep } from './flow-credentials.ts';
 
 /** Step 1: registration options for a new person. */
 export async function signUpOptions(
@@ -66,11 +68,12 @@ export async function signUp(
 ): Promise<SignedIn> {
   // biome-ignore format: the pipeline reads as a table
   const steps: ReadonlyArray<Step<SignUpState>> = [
-    ['limit by IP',           limitByIp(deps)],
-    ['verify registration',   verifyRegistration(deps)],
-    ['assess assurance',      assess],
-    ['decide',                decide(deps, 'sign_up')],
-    ['create account',        createAccount(deps)],
+    ['limit by IP',             limitByIp(deps)],
+    ['verify registration',     verifyRegistration(deps)],
+    ['assess assurance',        assess],
+    ['decide',                  decide(deps, 'sign_up')],
+    ['create account',          createAccount(deps)],
+    ['issue device credential', issueDeviceCredentialStep(deps)],
   ];
   const ctx = await runSteps(steps, { attempt, proofs: [], ...input });
   return ctx.result!;
@@ -102,6 +105,7 @@ const createAccount = (deps: AuthDeps) => async (ctx: SignUpState) => {
       const stored = await storePasskey(tx, account, passkey, ctx.passkeyName);
       ctx.proofs[0] = { ...ctx.proofs[0]!, passkeyId: stored.id };
       ctx.account = account;
+      ctx.passkey = stored;
       const opened = await openWithin(deps, tx, ctx, account);
       await recordEvent(tx, signInEvent(ctx, account, 'signup.succeeded'));
       return opened;

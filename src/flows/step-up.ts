@@ -25,6 +25,7 @@ import {
   type Step,
   signInEvent,
 } from './auth-context.ts';
+import { credentialOf, issueAssuranceCredential, type SignInOptions } from './flow-credentials.ts';
 
 /** Request options listing the account's own passkeys. */
 export async function stepUpPasskeyOptions(
@@ -60,6 +61,7 @@ export async function stepUp(
   session: ActiveSession,
   account: Account,
   answer: { passkey: AuthenticationResponseJSON } | { totp: string },
+  options: SignInOptions = {},
 ): Promise<SignedIn> {
   // biome-ignore format: the pipeline reads as a table
   const steps: ReadonlyArray<Step<StepUpState>> = [
@@ -69,6 +71,7 @@ export async function stepUp(
     ['assess assurance',    assessCombined],
     ['decide',              decide(deps, 'step_up')],
     ['rotate session',      rotate(deps)],
+    ['issue credential',    issueAssuranceCredential(deps)],
   ];
   const state: StepUpState = {
     attempt,
@@ -76,6 +79,7 @@ export async function stepUp(
     account,
     proofs: [],
     ...('passkey' in answer ? { passkeyResponse: answer.passkey } : { totpCode: answer.totp }),
+    ...credentialOf(options),
   };
   const ctx = await runSteps(steps, state).catch(reportFailure(deps, state, 'step_up'));
   return ctx.result!;
@@ -83,7 +87,7 @@ export async function stepUp(
 
 const verifyFactor = (deps: AuthDeps) => async (ctx: StepUpState) => {
   if (ctx.passkeyResponse) {
-    const { proof } = await deps.passkeys.verifyAuthentication(
+    const { proof, passkey } = await deps.passkeys.verifyAuthentication(
       {
         purpose: 'step_up',
         tenantId: ctx.attempt.tenant.id,
@@ -94,6 +98,7 @@ const verifyFactor = (deps: AuthDeps) => async (ctx: StepUpState) => {
       recordClone(deps, ctx.attempt),
     );
     ctx.proofs.push(proof);
+    ctx.passkey = passkey;
   } else {
     ctx.proofs.push(await deps.totp.verify(ctx.account!, ctx.totpCode!));
   }

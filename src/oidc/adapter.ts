@@ -53,6 +53,17 @@ export function oidcAdapterFor(store: Store, tenantId: string): new (model: stri
           : (payload.grantId ?? null)
         : null;
       const consumedAt = payload.consumed ? Number(payload.consumed) * 1000 : null;
+      if (this.model === 'ReplayDetection') {
+        // oidc-provider's ReplayDetection.unique finds, then saves: two concurrent uses of one DPoP
+        // proof or client assertion would both pass. The insert decides: a second one is a replay.
+        const inserted = await db.$executeRaw`INSERT INTO "OidcPayload"
+          ("tenantId", "model", "id", "payload", "grantId", "userCode", "uid", "expiresAt", "consumedAt", "createdAt")
+          VALUES (${tenantId}, ${this.model}, ${id}, ${JSON.stringify(payload)}, ${null}, ${null}, ${null},
+            ${expiresAt}, ${null}, ${nowMs})
+          ON CONFLICT ("tenantId", "model", "id") DO NOTHING`;
+        if (inserted === 0) throw new errors.InvalidRequest('replay detected');
+        return undefined;
+      }
       await db.$executeRaw`INSERT INTO "OidcPayload"
         ("tenantId", "model", "id", "payload", "grantId", "userCode", "uid", "expiresAt", "consumedAt", "createdAt")
         VALUES (${tenantId}, ${this.model}, ${id}, ${JSON.stringify(payload)}, ${grantId}, ${payload.userCode ?? null},

@@ -8,7 +8,7 @@ import type Provider from 'oidc-provider';
 import type { ClientMetadata } from 'oidc-provider';
 import { z } from 'zod';
 import { ConflictError, TrustgateError } from '../errors.ts';
-import type { Store } from '../store/index.ts';
+import { isUniqueViolation, type Store } from '../store/index.ts';
 import { FIRST_PARTY, validateClientMetadata } from './provider.ts';
 
 export class InvalidClientMetadataError extends TrustgateError {
@@ -20,28 +20,36 @@ export class InvalidClientMetadataError extends TrustgateError {
 const uri = z.url({ protocol: /^https?$/ }).max(2000);
 
 /** What an admin gives to create a client. */
-export const clientInput = z.strictObject({
-  client_name: z.string().trim().min(1).max(200),
-  redirect_uris: z.array(uri).min(1).max(20),
-  post_logout_redirect_uris: z.array(uri).max(20).optional(),
-  /** `confidential` gets a secret (client_secret_basic); `public` uses PKCE only (no secret). */
-  type: z.enum(['confidential', 'public']).default('confidential'),
-  first_party: z.boolean().default(false),
-  subject_type: z.enum(['public', 'pairwise']).default('public'),
-  scope: z
-    .string()
-    .regex(/^[a-z:_]+( [a-z:_]+)*$/, 'space-separated scopes')
-    .max(500)
-    .optional(),
-  grant_types: z
-    .array(z.enum(['authorization_code', 'refresh_token', 'client_credentials']))
-    .min(1)
-    .optional(),
-  backchannel_logout_uri: uri.optional(),
-  dpop_bound_access_tokens: z.boolean().optional(),
-  id_token_signed_response_alg: z.enum(['ES256', 'EdDSA', 'RS256']).optional(),
-  client_uri: uri.optional(),
-});
+export const clientInput = z
+  .strictObject({
+    client_name: z.string().trim().min(1).max(200),
+    /** Required unless the client only uses client credentials (a service, e.g. one issuing credentials). */
+    redirect_uris: z.array(uri).min(1).max(20).optional(),
+    post_logout_redirect_uris: z.array(uri).max(20).optional(),
+    /** `confidential` gets a secret (client_secret_basic); `public` uses PKCE only (no secret). */
+    type: z.enum(['confidential', 'public']).default('confidential'),
+    first_party: z.boolean().default(false),
+    subject_type: z.enum(['public', 'pairwise']).default('public'),
+    scope: z
+      .string()
+      .regex(/^[a-z:_]+( [a-z:_]+)*$/, 'space-separated scopes')
+      .max(500)
+      .optional(),
+    grant_types: z
+      .array(z.enum(['authorization_code', 'refresh_token', 'client_credentials']))
+      .min(1)
+      .optional(),
+    backchannel_logout_uri: uri.optional(),
+    dpop_bound_access_tokens: z.boolean().optional(),
+    id_token_signed_response_alg: z.enum(['ES256', 'EdDSA', 'RS256']).optional(),
+    client_uri: uri.optional(),
+  })
+  .refine(
+    (c) =>
+      c.redirect_uris !== undefined ||
+      ((c.grant_types ?? []).every((g) => g === 'client_credentials') && c.grant_types !== undefined),
+    { path: ['redirect_uris'], message: 'redirect_uris are required for the authorization code flow' },
+  );
 export type ClientInput = z.input<typeof clientInput>;
 
 /** A client as admins see it (never its secret). */
@@ -67,7 +75,7 @@ export async function createClient(
   const metadata: ClientMetadata = {
     client_id: clientId,
     client_name: parsed.client_name,
-    redirect_uris: parsed.redirect_uris,
+    redirect_uris: parsed.redirect_uris ?? [],
     grant_types: grantTypes,
     response_types: grantTypes.includes('authorization_code') ? ['code'] : [],
     token_endpoint_auth_method: secret ? 'client_secret_basic' : 'none',
@@ -105,7 +113,9 @@ export async function createClient(
         createdAt: BigInt(Date.now()),
       },
     });
-  } catch {
+  } catch (err) {
+    // Only a taken id is a conflict; anything else is the server's problem, not the caller's.
+    if (!isUniqueViolation(err)) throw err;
     throw new ConflictError('client_exists', 'A client with this id already exists.');
   }
   return { client: view(metadata), ...(secret ? { clientSecret: secret } : {}) };
@@ -126,9 +136,28 @@ export async function deleteClient(store: Store, tenantId: string, clientId: str
     const r = await tx.oidcPayload.deleteMany({ where: { tenantId, model: 'Client', id: clientId } });
     if (r.count === 0) return false;
     const links = await tx.oidcLink.findMany({ where: { tenantId, clientId }, select: { grantId: true } });
-    const grantIds = [...new Set(links.map((l) => l.grantId))];
-    if (grantIds.length > 0)
-      await tx.oidcPayload.deleteMany({ where: { tenantId, grantId: { in: grantIds } } });
+    const grantIds = new Set(links.map((l) => l.grantId));
+    // What was issued without a link (client-credentials tokens, registration access tokens, grants
+    // made without a Trustgate session) names the client in its payload. `contains` is a LIKE (its `_`
+    // a wildcard, case-insensitive on SQLite): the exact id is checked on the parsed payload.
+    const named = await tx.oidcPayload.findMany({
+      where: {
+        tenantId,
+        model: { not: 'Client' },
+        payload: { contains: `"clientId":${JSON.stringify(clientId)}` },
+      },
+      select: { model: true, id: true, payload: true, grantId: true },
+    });
+    const issued = named.filter(
+      (row) => (JSON.parse(row.payload) as { clientId?: unknown }).clientId === clientId,
+    );
+    for (const row of issued) if (row.grantId) grantIds.add(row.grantId);
+    if (grantIds.size > 0)
+      await tx.oidcPayload.deleteMany({ where: { tenantId, grantId: { in: [...grantIds] } } });
+    for (const model of new Set(issued.map((row) => row.model))) {
+      const ids = issued.filter((row) => row.model === model).map((row) => row.id);
+      await tx.oidcPayload.deleteMany({ where: { tenantId, model, id: { in: ids } } });
+    }
     await tx.oidcLink.deleteMany({ where: { tenantId, clientId } });
     return true;
   });

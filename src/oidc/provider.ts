@@ -34,9 +34,13 @@ import { renderLoggedOut, renderLogout, renderOidcError } from '../web/oidc-page
 import { oidcAdapterFor, revokeGrant } from './adapter.ts';
 import { ACR_VALUES, requestedAcrs, satisfiesAcr } from './assurance.ts';
 import { OidcKeys } from './keys.ts';
+import { describeDeliveryError } from './revocation.ts';
 
-/** Scopes Trustgate knows. `assurance` adds the IdentityAssuranceCredential; `vc:issue` is for the VC API. */
-export const OIDC_SCOPES = ['openid', 'offline_access', 'profile', 'assurance', 'vc:issue'] as const;
+/**
+ * Scopes Trustgate knows. `did` releases the person's DID (the same at every app); `assurance` adds the
+ * IdentityAssuranceCredential; `vc:issue` is for the VC API.
+ */
+export const OIDC_SCOPES = ['openid', 'did', 'offline_access', 'profile', 'assurance', 'vc:issue'] as const;
 
 /** Client metadata only an admin can set: the client skips the consent page. */
 export const FIRST_PARTY = 'trustgate_first_party';
@@ -44,7 +48,7 @@ export const FIRST_PARTY = 'trustgate_first_party';
 /** Issues the IdentityAssuranceCredential an app receives with scope `assurance`. */
 export type AssuranceIssuer = (input: {
   tenantId: string;
-  accountId: string;
+  account: { id: string; did: string };
   clientId: string;
   /** The session the grant was made in, when still live. */
   session?: ActiveSession;
@@ -87,6 +91,8 @@ const KEY_CHECK_MS = 60_000;
 export class TenantProviders {
   readonly oidcKeys: OidcKeys;
   private readonly cache = new Map<string, Cached>();
+  /** Per request: the clients whose back-channel logout the provider could not deliver, and why. */
+  private readonly undelivered = new WeakMap<object, Map<string, string>>();
 
   constructor(private readonly deps: OidcDeps) {
     this.oidcKeys = new OidcKeys({ store: deps.store, keys: deps.keys, rotationMs: deps.keyRotationMs });
@@ -212,7 +218,9 @@ export class TenantProviders {
         // acr, amr and auth_time under `openid`: every ID token states how the person signed in.
         iss: null,
         sid: null,
-        openid: ['sub', 'did', 'acr', 'amr', 'auth_time'],
+        openid: ['sub', 'acr', 'amr', 'auth_time'],
+        // The DID is the same at every app: its own scope, so pairwise subjects are not undone silently.
+        did: ['did'],
         profile: ['name', 'preferred_username'],
         assurance: ['assurance_credential'],
       },
@@ -258,8 +266,12 @@ export class TenantProviders {
         // its own. Only the client a token was issued to can revoke it.
         introspection: {
           enabled: true,
-          allowedPolicy: async (_ctx, client, token) =>
-            client.clientAuthMethod !== 'none' || token.clientId === client.clientId,
+          allowedPolicy: async (ctx, client, token) =>
+            token.clientId === client.clientId ||
+            (client.clientAuthMethod !== 'none' &&
+              // A deleted client's tokens are not active (the provider would also fail to compute their
+              // pairwise `sub` and answer 500).
+              (await ctx.oidc.provider.Client.find(String(token.clientId))) !== undefined),
         },
         revocation: {
           enabled: true,
@@ -366,7 +378,7 @@ export class TenantProviders {
           const session = source.grantId ? await this.sessionOfGrant(tenant, source.grantId) : undefined;
           const credential = await this.deps.assurance({
             tenantId: tenant.id,
-            accountId: account.id,
+            account: { id: account.id, did: account.did },
             clientId,
             ...(session ? { session } : {}),
             ...(source.acr ? { acr: source.acr } : {}),
@@ -408,16 +420,22 @@ export class TenantProviders {
       }
       // Only a confirmation the provider accepted (its 303): a refused one (wrong or missing `xsrf`)
       // is rendered as an error below this middleware and must not sign the person out.
-      if (oidc.route === 'end_session_confirm' && oidc.params?.logout && ctx.status === 303) {
-        await this.endTrustgateSession(ctx as KoaContextWithOIDC, tenant);
+      if (oidc.route === 'end_session_confirm' && ctx.status === 303) {
+        // "Yes": out of Trustgate and every app; "No, stay signed in": out of the asking app only.
+        if (oidc.params?.logout) await this.endTrustgateSession(ctx as KoaContextWithOIDC, tenant);
+        else if (oidc.client) await this.closeLinks(ctx as KoaContextWithOIDC, tenant, oidc.client.clientId);
       }
     });
     provider.on('server_error', (ctx, err) =>
       this.deps.log.error({ err, route: ctx.oidc?.route }, 'oidc error'),
     );
-    provider.on('backchannel.error', (_client, err, _accountId, _sid) =>
-      this.deps.log.warn({ err }, 'back-channel logout failed'),
-    );
+    provider.on('backchannel.error', (ctx, err, client) => {
+      // RP-initiated logout: remembered, so that request leaves the link pending for the retrying worker.
+      const failed = this.undelivered.get(ctx) ?? new Map<string, string>();
+      failed.set(client.clientId, describeDeliveryError(err));
+      this.undelivered.set(ctx, failed);
+      this.deps.log.warn({ err, clientId: client.clientId }, 'back-channel logout failed');
+    });
   }
 
   /** Records which Trustgate session lineage a grant belongs to (once per provider session and client). */
@@ -455,23 +473,42 @@ export class TenantProviders {
    * logout token; ending the Trustgate session then revokes whatever else that browser session granted.
    */
   private async endTrustgateSession(ctx: KoaContextWithOIDC, tenant: Tenant): Promise<void> {
-    const uid = ctx.oidc.session?.uid;
-    if (uid) {
-      const db = this.deps.store.db;
-      const links = await db.oidcLink.findMany({
-        where: { tenantId: tenant.id, sessionUid: uid, revokedAt: null },
-        select: { grantId: true },
-      });
-      // The provider keeps grants with offline_access past its own logout; the Trustgate session ends
-      // here, and grants never outlive the session they were made in (as on sign-out).
-      for (const { grantId } of links) await revokeGrant(db as unknown as Tx, tenant.id, grantId);
-      await db.oidcLink.updateMany({
-        where: { tenantId: tenant.id, sessionUid: uid, revokedAt: null },
-        data: { revokedAt: new Date(), logoutPending: false },
-      });
-    }
+    await this.closeLinks(ctx, tenant);
     const token = ctx.cookies.get(this.deps.sessionCookie, { signed: false });
     if (token) await this.deps.sessions.end(hashToken(token), 'oidc_logout');
+  }
+
+  /**
+   * After the provider logged its session out (of every client, or of `clientId` only): revokes the
+   * grants made in it and closes their links. The provider keeps grants past its logout (tokens do not
+   * expire with its session), and grants never outlive the logout of the app or session they belong to.
+   * The provider already sent the logout tokens; those it failed to deliver are retried by the worker.
+   */
+  private async closeLinks(ctx: KoaContextWithOIDC, tenant: Tenant, clientId?: string): Promise<void> {
+    const uid = ctx.oidc.session?.uid;
+    if (!uid) return;
+    const db = this.deps.store.db;
+    const where = {
+      tenantId: tenant.id,
+      sessionUid: uid,
+      revokedAt: null,
+      ...(clientId ? { clientId } : {}),
+    };
+    const links = await db.oidcLink.findMany({ where, select: { grantId: true } });
+    for (const { grantId } of links) await revokeGrant(db as unknown as Tx, tenant.id, grantId);
+    await db.oidcLink.updateMany({ where, data: { revokedAt: new Date(), logoutPending: false } });
+    for (const [failed, message] of this.undelivered.get(ctx) ?? []) {
+      if (clientId && failed !== clientId) continue;
+      await db.oidcLink.updateMany({
+        where: { tenantId: tenant.id, sessionUid: uid, clientId: failed },
+        data: {
+          logoutPending: true,
+          logoutError: message,
+          logoutAttempts: 1,
+          nextAttemptAt: new Date(Date.now() + 5_000),
+        },
+      });
+    }
   }
 }
 

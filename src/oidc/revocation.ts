@@ -114,7 +114,7 @@ export class LogoutDelivery {
           data: { logoutPending: false, logoutError: null },
         });
       } catch (err) {
-        const message = (err as Error).message.slice(0, 500);
+        const message = describeDeliveryError(err);
         const giveUp = link.logoutAttempts + 1 >= MAX_ATTEMPTS;
         await db.oidcLink.update({
           where: { id: link.id },
@@ -128,4 +128,14 @@ export class LogoutDelivery {
     }
     return sent;
   }
+}
+
+/**
+ * Why a delivery failed, for the link row and the log: the message with its causes (fetch reports
+ * only "fetch failed"; the refused address or the timeout is in `cause`).
+ */
+export function describeDeliveryError(err: unknown): string {
+  const parts: string[] = [];
+  for (let e: unknown = err; e instanceof Error && parts.length < 4; e = e.cause) parts.push(e.message);
+  return (parts.join(': ') || String(err)).slice(0, 500);
 }

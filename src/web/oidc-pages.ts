@@ -7,7 +7,8 @@ import { html, type PageTenant, renderPage, SafeHtml } from './layout.ts';
 
 /** What each scope means to a person, in the consent page's words. */
 const SCOPE_TEXT: Record<string, string> = {
-  openid: 'Know who you are: your account identifier and your DID',
+  openid: 'Know who you are: an account identifier',
+  did: 'Know your DID, the portable identifier that is the same at every app',
   profile: 'See your name and username',
   offline_access: 'Stay connected while you are away (until you sign out or revoke it)',
   assurance: 'Receive a signed credential about how strongly you signed in',

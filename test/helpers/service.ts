@@ -53,6 +53,8 @@ export async function startTestService(
     logLines?: string[];
     didWeb?: ServiceOptions['didWeb'];
     decisions?: ServiceOptions['decisions'];
+    /** Access tokens for the VC API (a test token table until the OIDC provider supplies them). */
+    vcBearer?: ServiceOptions['vcBearer'];
   } = {},
 ): Promise<TestService> {
   const dir = options.dataDir ? { path: options.dataDir, remove: () => {} } : tempDir();
@@ -77,6 +79,7 @@ export async function startTestService(
     extraRoutes: options.extraRoutes,
     didWeb: options.didWeb,
     decisions: options.decisions,
+    vcBearer: options.vcBearer,
   });
   return {
     service,

@@ -63,10 +63,10 @@ describe('authorization code + PKCE', () => {
   it('signs a person in to a first-party app with acr, amr, auth_time and did', async () => {
     const { browser, account } = await person('oidc-alice');
     const { client, clientSecret } = await makeClient(svc.service, {
-      scope: 'openid profile offline_access',
+      scope: 'openid did profile offline_access',
     });
     const config = await rpConfig(issuer, client.client_id, clientSecret);
-    const { tokens } = await signInToApp(config, browser, { scope: 'openid profile' });
+    const { tokens } = await signInToApp(config, browser, { scope: 'openid did profile' });
     const claims = tokens.claims()!;
     expect(claims.sub).toBe(account.id);
     expect(claims.did).toBe(account.did);
@@ -94,6 +94,8 @@ describe('authorization code + PKCE', () => {
       prompt: 'consent',
     });
     expect(tokens.refresh_token).toBeTruthy();
+    // Without the `did` scope the DID (the same at every app) is not released.
+    expect(tokens.claims()?.did).toBeUndefined();
     const second = await oidc.refreshTokenGrant(config, tokens.refresh_token!);
     expect(second.refresh_token).toBeTruthy();
     expect(second.refresh_token).not.toBe(tokens.refresh_token);

@@ -84,6 +84,8 @@ export function adminClientRoutes(deps: AdminClientRouteDeps): Route[] {
         if (!(await deleteClient(deps.store, attempt.tenant.id, params.clientId))) {
           throw new NotFoundError('No such client.');
         }
+        // Nothing to return: answer here, or the request would hang.
+        res.status(204).end();
         return undefined;
       },
     }),

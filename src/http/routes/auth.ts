@@ -6,6 +6,7 @@
 import type { AuthenticationResponseJSON, RegistrationResponseJSON } from '@simplewebauthn/server';
 import { z } from 'zod';
 import type { AuthDeps, SignedIn } from '../../flows/auth-context.ts';
+import type { SignInOptions } from '../../flows/flow-credentials.ts';
 import { recover } from '../../flows/recover.ts';
 import {
   didSignInChallenge,
@@ -56,14 +57,36 @@ const riskPayload = z
   .strictObject({ device: z.unknown().optional(), typing: z.unknown().optional() })
   .optional()
   .meta({ description: 'Device fingerprint and typing rhythm from the sign-in page (optional).' });
+/** Ask for an IdentityAssuranceCredential of the session in the answer. */
+const credentialWish = {
+  credential: z
+    .boolean()
+    .optional()
+    .meta({ description: 'Answer with an IdentityAssuranceCredential of the session (format jwt_vc).' }),
+  credentialFormat: z
+    .enum(['jwt_vc', 'vc+jwt'])
+    .optional()
+    .meta({ description: 'Answer with an IdentityAssuranceCredential in this format (implies credential).' }),
+};
+
+/** The flows' options for a body's `credential` / `credentialFormat`. */
+function credentialOptions(body: {
+  credential?: boolean;
+  credentialFormat?: 'jwt_vc' | 'vc+jwt';
+}): SignInOptions {
+  if (body.credentialFormat) return { credential: { format: body.credentialFormat } };
+  return body.credential ? { credential: { format: 'jwt_vc' } } : {};
+}
+
 const nonce = z.string().min(8).max(64);
 const didAnswer = z.union([
-  z.strictObject({ nonce, jwt: z.string().min(10).max(16_384), risk: riskPayload }),
+  z.strictObject({ nonce, jwt: z.string().min(10).max(16_384), risk: riskPayload, ...credentialWish }),
   z.strictObject({
     nonce,
     did: z.string().min(8).max(2048),
     signature: z.string().regex(/^0x[0-9a-fA-F]{130}$/),
     risk: riskPayload,
+    ...credentialWish,
   }),
 ]);
 const empty = z.strictObject({});
@@ -98,6 +121,14 @@ const signedInSchema = z.object({
   account: accountSummarySchema,
   session: sessionSchema,
   next: z.string().optional(),
+  credential: z
+    .object({ id: z.string(), format: z.enum(['jwt_vc', 'vc+jwt']), jwt: z.string() })
+    .optional()
+    .meta({ description: 'The IdentityAssuranceCredential asked for (`credential` or `credentialFormat`).' }),
+  credentialError: z
+    .string()
+    .optional()
+    .meta({ description: 'Why the asked-for credential is missing; the sign-in itself succeeded.' }),
 });
 const optionsSchema = z.object({ options: z.record(z.string(), z.unknown()) });
 
@@ -122,6 +153,8 @@ export function authRoutes(deps: AuthRouteDeps): Route[] {
       account: accountSummary(result.account),
       session: sessionView(result.session),
       ...(step ? { next: step } : {}),
+      ...(result.credential ? { credential: result.credential } : {}),
+      ...(result.credentialError ? { credentialError: result.credentialError } : {}),
     };
   };
 
@@ -190,7 +223,7 @@ export function authRoutes(deps: AuthRouteDeps): Route[] {
       summary: 'Sign in with a passkey assertion.',
       tags: ['sign-in'],
       params: tenantParams,
-      body: z.strictObject({ response: authenticationResponse, risk: riskPayload }),
+      body: z.strictObject({ response: authenticationResponse, risk: riskPayload, ...credentialWish }),
       responses: { 200: { description: 'Signed in.', schema: signedInSchema }, ...refused },
       handler: async ({ req, res, params, body }) => {
         const attempt = await edge.attempt(req, res, params.tenant);
@@ -198,6 +231,7 @@ export function authRoutes(deps: AuthRouteDeps): Route[] {
           auth,
           attempt,
           body.response as unknown as AuthenticationResponseJSON,
+          credentialOptions(body),
         );
         return signedIn(res, result);
       },
@@ -229,7 +263,13 @@ export function authRoutes(deps: AuthRouteDeps): Route[] {
         const attempt = await edge.attempt(req, res, params.tenant);
         return signedIn(
           res,
-          await signInWithDid(auth, attempt, body, issuerOf(deps.publicUrl, params.tenant)),
+          await signInWithDid(
+            auth,
+            attempt,
+            body,
+            issuerOf(deps.publicUrl, params.tenant),
+            credentialOptions(body),
+          ),
         );
       },
     }),
@@ -273,14 +313,17 @@ export function authRoutes(deps: AuthRouteDeps): Route[] {
       summary: 'Step up with a passkey: the session id rotates and its level rises.',
       tags: ['sign-in'],
       params: tenantParams,
-      body: z.strictObject({ response: authenticationResponse, risk: riskPayload }),
+      body: z.strictObject({ response: authenticationResponse, risk: riskPayload, ...credentialWish }),
       responses: { 200: { description: 'Stepped up.', schema: signedInSchema }, ...refused },
       handler: async ({ req, res, params, body }) => {
         const { attempt, session, account } = await edge.require(req, res, params.tenant, {
           allowPending: true,
         });
         const passkey = body.response as unknown as AuthenticationResponseJSON;
-        return signedIn(res, await stepUp(auth, attempt, session, account, { passkey }));
+        return signedIn(
+          res,
+          await stepUp(auth, attempt, session, account, { passkey }, credentialOptions(body)),
+        );
       },
     }),
     defineRoute({
@@ -290,13 +333,16 @@ export function authRoutes(deps: AuthRouteDeps): Route[] {
       summary: 'Step up with a TOTP code: the session id rotates and its level rises.',
       tags: ['sign-in'],
       params: tenantParams,
-      body: z.strictObject({ code: z.string().min(1).max(32), risk: riskPayload }),
+      body: z.strictObject({ code: z.string().min(1).max(32), risk: riskPayload, ...credentialWish }),
       responses: { 200: { description: 'Stepped up.', schema: signedInSchema }, ...refused },
       handler: async ({ req, res, params, body }) => {
         const { attempt, session, account } = await edge.require(req, res, params.tenant, {
           allowPending: true,
         });
-        return signedIn(res, await stepUp(auth, attempt, session, account, { totp: body.code }));
+        return signedIn(
+          res,
+          await stepUp(auth, attempt, session, account, { totp: body.code }, credentialOptions(body)),
+        );
       },
     }),
     defineRoute({
