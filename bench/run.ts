@@ -5,6 +5,7 @@
 import { credentialsBench } from './credentials.ts';
 import { foundationBench } from './foundation.ts';
 import { report, startServiceProcess } from './lib.ts';
+import { oidcBench } from './oidc.ts';
 import { policyBench } from './policy.ts';
 import { relayerBench } from './relayer.ts';
 import { resolutionBench } from './resolution.ts';
@@ -29,3 +30,4 @@ if (wanted('credentials')) report('credentials', await credentialsBench());
 if (wanted('signin')) report('signin', await signInBench());
 if (wanted('policy')) report('policy', await policyBench());
 if (wanted('risk')) report('risk', await riskBench());
+if (wanted('oidc')) report('oidc', await oidcBench());

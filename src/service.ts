@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { type ChainConnection, connectChain } from './chain/index.ts';
 import { ChainOutbox } from './chain/outbox.ts';
 import type { Config } from './config.ts';
+import { cachedKeySigner } from './credentials/es256k.ts';
 import { CredentialIssuance } from './credentials/issuance.ts';
 import { TenantIssuers } from './credentials/issuers.ts';
 import { PresentationVerifier } from './credentials/presentations.ts';
@@ -50,6 +51,7 @@ import { Accounts } from './identity/accounts.ts';
 import { createIdentityAgent, type IdentityAgent } from './identity/agent.ts';
 import { DidAuthenticator } from './identity/did-auth.ts';
 import { DidResolverService, ethrNetworkOf } from './identity/resolver/index.ts';
+import { PrismaPrivateKeyStore } from './identity/veramo-stores.ts';
 import type { Logger } from './log.ts';
 import { createSafeFetch, type SafeFetchOptions } from './net/safe-fetch.ts';
 import { purgeExpiredOidcRows } from './oidc/adapter.ts';
@@ -171,6 +173,8 @@ export async function startService(config: Config, options: ServiceOptions): Pro
     });
     // Issuing (VC API, sign-in, passkeys). The VC API's access tokens come from `vcBearer.current`: the
     // OpenID Connect provider sets it (BearerAuthorizer in src/http/routes/vc-issue.ts).
+    // Issuers sign with their key unsealed once per few minutes (cachedKeySigner), not per credential.
+    const issuerKeys = new PrismaPrivateKeyStore(store, keys);
     const issuance = new CredentialIssuance({
       store,
       agent,
@@ -178,6 +182,7 @@ export async function startService(config: Config, options: ServiceOptions): Pro
       statusLists,
       publisher: statusPublisher,
       log,
+      signer: (issuer) => cachedKeySigner(issuerKeys, issuer.kid),
     });
     const vcBearer: { current?: BearerAuthorizer } = options.vcBearer ? { current: options.vcBearer } : {};
     // Our own lists are read in process; anyone else's are fetched through the SSRF guard.

@@ -35,13 +35,38 @@ function to32Bytes(value: bigint): Uint8Array {
  */
 export function managedKeySigner(agent: IdentityAgent, kid: string): JwsSigner {
   return async (signingInput) => {
-    const signature = await signWithManagedKey(agent, kid, sha256(signingInput));
-    let s = BigInt(signature.s);
-    if (s > HALF_N) s = SECP256K1_N - s;
-    const raw = new Uint8Array(64);
-    raw.set(getBytes(signature.r), 0);
-    raw.set(to32Bytes(s), 32);
-    return raw;
+    return compactLowS(await signWithManagedKey(agent, kid, sha256(signingInput)));
+  };
+}
+
+/** r||s with S in the lower half of the curve order. */
+function compactLowS(signature: { r: string; s: string }): Uint8Array {
+  let s = BigInt(signature.s);
+  if (s > HALF_N) s = SECP256K1_N - s;
+  const raw = new Uint8Array(64);
+  raw.set(getBytes(signature.r), 0);
+  raw.set(to32Bytes(s), 32);
+  return raw;
+}
+
+/** Where `cachedKeySigner` reads a managed key's sealed private part (the Veramo private-key store). */
+export interface PrivateKeySource {
+  getKey(args: { alias: string }): Promise<{ privateKeyHex: string }>;
+}
+
+/**
+ * `managedKeySigner` for hot paths (credential issuing): the key is unsealed once and kept in this
+ * process for `ttlMs`, instead of a key-row read and an unseal per signature. It changes nothing about
+ * custody: the master key that unseals it lives in the same process for its whole life.
+ */
+export function cachedKeySigner(source: PrivateKeySource, kid: string, ttlMs = 5 * 60_000): JwsSigner {
+  let held: { key: SigningKey; untilMs: number } | undefined;
+  return async (signingInput) => {
+    if (!held || Date.now() >= held.untilMs) {
+      const { privateKeyHex } = await source.getKey({ alias: kid });
+      held = { key: new SigningKey(`0x${privateKeyHex.replace(/^0x/, '')}`), untilMs: Date.now() + ttlMs };
+    }
+    return compactLowS(held.key.sign(sha256(signingInput)));
   };
 }
 

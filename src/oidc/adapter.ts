@@ -26,6 +26,7 @@ export const CLIENT_CACHE_MS = 2_000;
 interface PayloadRow {
   payload: string;
   expiresAt: bigint | number | string | null;
+  consumedAt?: bigint | number | string | null;
   grantId?: string | null;
 }
 
@@ -70,7 +71,8 @@ export function oidcAdapterFor(store: Store, tenantId: string): new (model: stri
           ${payload.uid ?? null}, ${expiresAt}, ${consumedAt}, ${nowMs})
         ON CONFLICT ("tenantId", "model", "id") DO UPDATE SET "payload" = excluded."payload",
           "grantId" = excluded."grantId", "userCode" = excluded."userCode", "uid" = excluded."uid",
-          "expiresAt" = excluded."expiresAt", "consumedAt" = excluded."consumedAt"`;
+          "expiresAt" = excluded."expiresAt",
+          "consumedAt" = COALESCE(excluded."consumedAt", "OidcPayload"."consumedAt")`;
       this.cache.delete(id);
       return undefined;
     }
@@ -89,37 +91,33 @@ export function oidcAdapterFor(store: Store, tenantId: string): new (model: stri
     }
 
     async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
-      const rows = await db.$queryRaw<PayloadRow[]>`SELECT "payload", "expiresAt" FROM "OidcPayload"
+      const rows = await db.$queryRaw<
+        PayloadRow[]
+      >`SELECT "payload", "expiresAt", "consumedAt" FROM "OidcPayload"
         WHERE "tenantId" = ${tenantId} AND "model" = ${this.model} AND "userCode" = ${userCode} LIMIT 1`;
       return decode(rows[0]);
     }
 
     async findByUid(uid: string): Promise<AdapterPayload | undefined> {
-      const rows = await db.$queryRaw<PayloadRow[]>`SELECT "payload", "expiresAt" FROM "OidcPayload"
+      const rows = await db.$queryRaw<
+        PayloadRow[]
+      >`SELECT "payload", "expiresAt", "consumedAt" FROM "OidcPayload"
         WHERE "tenantId" = ${tenantId} AND "model" = ${this.model} AND "uid" = ${uid} LIMIT 1`;
       return decode(rows[0]);
     }
 
     async consume(id: string): Promise<undefined> {
-      // The consumed mark lives in the payload (the provider reads `consumed` from it) and the column.
-      // The update is conditional: of two concurrent redemptions of one code or refresh token, one
-      // wins and the other is a reuse, which revokes the whole grant (RFC 9700 §4.14.2).
-      const rows = await db.$queryRaw<
-        PayloadRow[]
-      >`SELECT "payload", "expiresAt", "grantId" FROM "OidcPayload"
-        WHERE "tenantId" = ${tenantId} AND "model" = ${this.model} AND "id" = ${id}`;
-      const row = rows[0];
-      if (!row) return undefined;
-      const nowS = Math.floor(Date.now() / 1000);
-      const payload = { ...(JSON.parse(row.payload) as AdapterPayload), consumed: nowS };
-      const updated = await db.$executeRaw`UPDATE "OidcPayload"
-        SET "payload" = ${JSON.stringify(payload)}, "consumedAt" = ${nowS * 1000}
+      // The consumed mark is the column (reads put it into the payload as `consumed`). The update is
+      // conditional: of two concurrent redemptions of one code or refresh token, one wins and the other
+      // is a reuse, which revokes the whole grant (RFC 9700 §4.14.2).
+      const updated = await db.$executeRaw`UPDATE "OidcPayload" SET "consumedAt" = ${Date.now()}
         WHERE "tenantId" = ${tenantId} AND "model" = ${this.model} AND "id" = ${id} AND "consumedAt" IS NULL`;
-      if (updated === 0) {
-        if (row.grantId) await revokeGrant(db as unknown as Tx, tenantId, row.grantId);
-        throw new errors.InvalidGrant('grant request is invalid');
-      }
-      return undefined;
+      if (updated === 1) return undefined;
+      const rows = await db.$queryRaw<Array<{ grantId: string | null }>>`SELECT "grantId" FROM "OidcPayload"
+        WHERE "tenantId" = ${tenantId} AND "model" = ${this.model} AND "id" = ${id}`;
+      if (!rows[0]) return undefined;
+      if (rows[0].grantId) await revokeGrant(db as unknown as Tx, tenantId, rows[0].grantId);
+      throw new errors.InvalidGrant('grant request is invalid');
     }
 
     async destroy(id: string): Promise<undefined> {
@@ -187,7 +185,7 @@ class FindBatcher {
     const ids = [...new Set([...batch.keys()].map((k) => k.slice(k.indexOf('\u0000') + 1)))];
     this.store.db.$queryRaw<
       Array<PayloadRow & { model: string; id: string }>
-    >`SELECT "model", "id", "payload", "expiresAt"
+    >`SELECT "model", "id", "payload", "expiresAt", "consumedAt"
         FROM "OidcPayload" WHERE "tenantId" = ${this.tenantId} AND "id" IN (${Prisma.join(ids)})`
       .then((rows) => {
         const found = new Map(rows.map((r) => [`${r.model}\u0000${r.id}`, r]));
@@ -202,5 +200,9 @@ class FindBatcher {
 function decode(row: PayloadRow | undefined): AdapterPayload | undefined {
   if (!row) return undefined;
   if (row.expiresAt !== null && Number(row.expiresAt) <= Date.now()) return undefined;
-  return JSON.parse(row.payload) as AdapterPayload;
+  const payload = JSON.parse(row.payload) as AdapterPayload;
+  if (row.consumedAt !== null && row.consumedAt !== undefined && payload.consumed === undefined) {
+    payload.consumed = Math.floor(Number(row.consumedAt) / 1000);
+  }
+  return payload;
 }

@@ -361,9 +361,11 @@ export class TenantProviders {
     sub: string,
     token: unknown,
   ): Promise<Account | undefined> {
-    const account = await this.deps.store.db.account.findFirst({
-      where: { id: sub, tenantId: tenant.id, status: 'active' },
-    });
+    // Plain SQL: read on every code exchange, refresh and userinfo call.
+    const [account] = await this.deps.store.db.$queryRaw<
+      Array<{ id: string; did: string; displayName: string | null; username: string | null }>
+    >`SELECT "id", "did", "displayName", "username" FROM "Account"
+      WHERE "id" = ${sub} AND "tenantId" = ${tenant.id} AND "status" = 'active'`;
     if (!account) return undefined;
     return {
       accountId: account.id,

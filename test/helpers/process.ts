@@ -28,7 +28,9 @@ export interface MainProcess {
 export function spawnMain(env: Record<string, string>, options: { inherit?: boolean } = {}): MainProcess {
   const base = options.inherit ? process.env : { PATH: process.env.PATH, HOME: process.env.HOME };
   // node itself with tsx's loader, not the tsx launcher: signals (SIGKILL too) must reach the service.
-  const child = spawn(process.execPath, ['--import', 'tsx', fromRoot('src', 'main.ts')], {
+  // BENCH_NODE_ARGS: extra node flags for the service (e.g. `--cpu-prof` when profiling a benchmark).
+  const extra = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const child = spawn(process.execPath, [...extra, '--import', 'tsx', fromRoot('src', 'main.ts')], {
     cwd: fromRoot(),
     env: { ...base, NODE_ENV: 'test', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
