@@ -119,10 +119,10 @@ async function openSqlite(url: string): Promise<Store> {
 
   await db.$executeRawUnsafe('PRAGMA foreign_keys = ON');
   await db.$queryRawUnsafe('PRAGMA busy_timeout = 5000');
-  // Write-ahead logging: a commit appends to the log (one fsync) instead of writing a rollback journal
-  // and the database (several); readers never wait for the writer. The mode is stored in the file.
+  // Write-ahead logging: a commit appends to the log (one fsync; `synchronous` stays FULL, so a commit
+  // survives power loss) instead of writing a rollback journal and the database; readers never wait for
+  // the writer. The mode is stored in the database file.
   await db.$queryRawUnsafe('PRAGMA journal_mode = WAL');
-  await db.$executeRawUnsafe(`PRAGMA synchronous = ${process.env.SQLITE_SYNCHRONOUS ?? 'FULL'}`);
   return {
     dialect: 'sqlite',
     db,
