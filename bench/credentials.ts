@@ -188,7 +188,7 @@ async function measure(service: BenchService): Promise<Row[]> {
     ),
     rate(`credential issue via CredentialIssuance, ${IN_FLIGHT} in flight`, issueServiceConcurrent),
     rate('JWT VC verify, warm caches (Trustgate resolver)', verifyWarm, {
-      note: 'did-jwt recovers the key: address-only did:ethr',
+      note: 'address-only did:ethr: the key is recovered once, then verified with the learned key',
     }),
     rate('JWT VC verify, Veramo default path, uncached stock resolver', stock, {
       note: 'did-jwt-vc + ethr-did-resolver over JSON-RPC',

@@ -5,7 +5,7 @@
  * (`EcdsaSecp256k1RecoveryMethod2020` with only a `blockchainAccountId`).
  */
 import { createHash } from 'node:crypto';
-import { getBytes, hexlify, recoverAddress, SigningKey } from 'ethers';
+import { computeAddress, getBytes, hexlify, SigningKey } from 'ethers';
 import type { JWK } from 'jose';
 import { base64url } from 'jose';
 import { type IdentityAgent, signWithManagedKey } from '../identity/agent.ts';
@@ -95,10 +95,22 @@ export function es256kSignedByAddress(
   signature: Uint8Array,
   address: string,
 ): boolean {
-  if (signature.length !== 64) return false;
+  return recoverEs256kPublicKey(signingInput, signature, address) !== undefined;
+}
+
+/**
+ * The public key (uncompressed hex) of Ethereum `address` that made the ES256K `signature` over
+ * `signingInput`, or undefined when neither recovery candidate hashes to `address`.
+ */
+export function recoverEs256kPublicKey(
+  signingInput: Uint8Array,
+  signature: Uint8Array,
+  address: string,
+): string | undefined {
+  if (signature.length !== 64) return undefined;
   const r = toBigInt(signature.slice(0, 32));
   const s = toBigInt(signature.slice(32));
-  if (r === 0n || s === 0n || r >= SECP256K1_N || s >= SECP256K1_N) return false;
+  if (r === 0n || s === 0n || r >= SECP256K1_N || s >= SECP256K1_N) return undefined;
   const digest = sha256(signingInput);
   const expected = address.toLowerCase();
   for (const v of [27, 28]) {
@@ -106,15 +118,15 @@ export function es256kSignedByAddress(
       // ethers refuses an S with its top bit set, so recover from the equivalent low-S form
       // (negating S flips the recovery id).
       const low = s > HALF_N;
-      const recovered = recoverAddress(digest, {
+      const publicKey = SigningKey.recoverPublicKey(digest, {
         r: hexlify(to32Bytes(r)),
         s: hexlify(to32Bytes(low ? SECP256K1_N - s : s)),
         v: low ? (v === 27 ? 28 : 27) : v,
       });
-      if (recovered.toLowerCase() === expected) return true;
+      if (computeAddress(publicKey).toLowerCase() === expected) return publicKey;
     } catch {
       // Not a valid point for this recovery id: try the other one.
     }
   }
-  return false;
+  return undefined;
 }

@@ -33,7 +33,7 @@ import { base64url } from 'jose';
 import { z } from 'zod';
 import { TrustgateError } from '../errors.ts';
 import type { IdentityAgent } from '../identity/agent.ts';
-import { type JwsSigner, managedKeySigner } from './es256k.ts';
+import { type JwsSigner, managedKeySigner, recoverEs256kPublicKey } from './es256k.ts';
 import type { TenantIssuer } from './issuers.ts';
 import { checkJwsHeader, type IssuerResolver, parseCompact, VcJwtError } from './vc-jose.ts';
 
@@ -263,6 +263,7 @@ export async function verifyJwtVc(jwt: string, options: VerifyJwtVcOptions): Pro
   }
 
   const method = verified.signer;
+  learnKey(jwt, method);
   if (kid !== undefined && method.id !== kid && absolute(method.id, payload.iss) !== kid) {
     const document = verified.didResolutionResult.didDocument;
     const listed = (document?.assertionMethod ?? []).some(
@@ -336,7 +337,7 @@ function guardedResolver(resolver: IssuerResolver): {
         // did-jwt would accept keys of a deactivated DID; vc-jose refuses them, and so do we.
         return result.didDocumentMetadata?.deactivated
           ? failed('deactivated', 'The DID is deactivated.')
-          : result;
+          : withLearnedKeys(result);
       } catch (err) {
         if (err instanceof TrustgateError && err.status >= 500) outage.error = err;
         return failed('notFound', err instanceof Error ? err.message : 'Resolution failed.');
@@ -344,6 +345,51 @@ function guardedResolver(resolver: IssuerResolver): {
     },
   };
   return { resolvable, outage };
+}
+
+/**
+ * Public keys of address-only verification methods (`EcdsaSecp256k1RecoveryMethod2020`, what a did:ethr
+ * without a published key has), learned from signatures that verified: the recovered key hashes to the
+ * method's address, so it is that method's key. With it, the next verification is one signature check
+ * instead of up to two public-key recoveries. Keyed by `blockchainAccountId`; bounded.
+ */
+const learnedKeys = new Map<string, string>();
+const LEARNED_KEYS_MAX = 10_000;
+const RECOVERY_METHOD = 'EcdsaSecp256k1RecoveryMethod2020';
+
+function withLearnedKeys(result: DIDResolutionResult): DIDResolutionResult {
+  const document = result.didDocument;
+  const methods = document?.verificationMethod;
+  if (!document || !methods?.some((vm) => vm.type === RECOVERY_METHOD && vm.blockchainAccountId))
+    return result;
+  let changed = false;
+  const verificationMethod = methods.map((vm) => {
+    const publicKeyHex =
+      vm.type === RECOVERY_METHOD && vm.blockchainAccountId
+        ? learnedKeys.get(vm.blockchainAccountId.toLowerCase())
+        : undefined;
+    if (!publicKeyHex) return vm;
+    changed = true;
+    return { id: vm.id, type: 'EcdsaSecp256k1VerificationKey2019', controller: vm.controller, publicKeyHex };
+  });
+  return changed ? { ...result, didDocument: { ...document, verificationMethod } } : result;
+}
+
+/** After a verification by an address-only method: remembers the key that signed (see `learnedKeys`). */
+function learnKey(jwt: string, method: VerificationMethod): void {
+  const account = method.type === RECOVERY_METHOD ? method.blockchainAccountId?.toLowerCase() : undefined;
+  if (!account || learnedKeys.has(account)) return;
+  const [header, payload, signature] = jwt.split('.');
+  const address = account.split(':').pop();
+  if (!header || !payload || !signature || !address) return;
+  const publicKey = recoverEs256kPublicKey(
+    new TextEncoder().encode(`${header}.${payload}`),
+    base64url.decode(signature),
+    address,
+  );
+  if (!publicKey) return;
+  if (learnedKeys.size >= LEARNED_KEYS_MAX) learnedKeys.clear();
+  learnedKeys.set(account, publicKey.replace(/^0x/, ''));
 }
 
 function failed(error: string, message: string): DIDResolutionResult {
