@@ -267,6 +267,23 @@ describe('verifying a JWT VC refuses', () => {
     await expectCode(verify(jwt), 'invalid_signature');
   });
 
+  it('should still refuse another key once the issuer key is learned, and verify with the learned key', async () => {
+    // A first good verification teaches the verifier the address-only method's key…
+    const good = await issueJwtVc({ agent: t.service.agent, issuer, credential: credential() });
+    await expect(verify(good)).resolves.toMatchObject({ verified: true });
+    // …after which another key naming the issuer is still refused, and the issuer's next credential verifies.
+    const forged = await compact(
+      { alg: 'ES256K', typ: 'JWT', kid: `${issuer.did}#controller` },
+      jwtPayload(issuer.did),
+      managedKeySigner(t.service.agent, other.kid),
+    );
+    await expectCode(verify(forged), 'invalid_signature');
+    const next = await issueJwtVc({ agent: t.service.agent, issuer, credential: credential() });
+    const result = await verify(next);
+    expect(result.verificationMethod.id).toBe(`${issuer.did}#controller`);
+    expect(result.verificationMethod.type).toBe('EcdsaSecp256k1VerificationKey2019');
+  });
+
   it("should refuse a kid that is not one of the issuer's assertion methods with unknown_kid", async () => {
     for (const kid of [`${other.did}#controller`, `${issuer.did}#nope`]) {
       const jwt = await compact({ alg: 'ES256K', typ: 'JWT', kid }, jwtPayload(issuer.did), sign);
