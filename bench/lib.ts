@@ -24,6 +24,25 @@ export function percentile(sorted: number[], p: number): number {
   return sorted[i]!;
 }
 
+/** A load run: completed operations per second, latency percentiles (ms) and failures. */
+export interface Run {
+  rate: number;
+  p50: number;
+  p99: number;
+  errors: number;
+}
+
+/** Summarises the latencies (ms, any order; sorted in place) of a run that took `elapsedS` seconds. */
+export function summarise(latencies: number[], errors: number, elapsedS: number): Run {
+  latencies.sort((a, b) => a - b);
+  return {
+    rate: latencies.length / elapsedS,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    errors,
+  };
+}
+
 export interface RunningService {
   url: string;
   /** The service's DATA_DIR (CLIs run against it share its database and keys). */

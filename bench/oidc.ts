@@ -13,20 +13,13 @@ import { AuthClient } from '../test/helpers/auth-client.ts';
 import { browse } from '../test/helpers/oidc.ts';
 import { freshPostgresUrl } from '../test/helpers/service.ts';
 import { SoftAuthenticator } from '../test/helpers/webauthn/soft-authenticator.ts';
-import { percentile, type Row, startServiceProcess } from './lib.ts';
+import { type Row, type Run, startServiceProcess, summarise } from './lib.ts';
 
 const SECONDS = Number(process.env.BENCH_OIDC_SECONDS ?? 5);
 const CONCURRENCY = Number(process.env.BENCH_OIDC_CONCURRENCY ?? 32);
 const CODES = Number(process.env.BENCH_OIDC_CODES ?? 6000);
 const PEOPLE = 32;
 const REDIRECT = 'http://127.0.0.1:9/cb';
-
-interface Run {
-  rate: number;
-  p50: number;
-  p99: number;
-  errors: number;
-}
 
 /** Runs `task` from `concurrency` workers until `until()` says stop; rate over the elapsed time. */
 async function closedLoop(
@@ -47,14 +40,7 @@ async function closedLoop(
       }
     }),
   );
-  const elapsedS = (performance.now() - started) / 1000;
-  latencies.sort((a, b) => a - b);
-  return {
-    rate: latencies.length / elapsedS,
-    p50: percentile(latencies, 50),
-    p99: percentile(latencies, 99),
-    errors,
-  };
+  return summarise(latencies, errors, (performance.now() - started) / 1000);
 }
 
 async function createClient(dataDir: string, env: Record<string, string>) {

@@ -12,21 +12,14 @@ import { createSign, createVerify, generateKeyPairSync } from 'node:crypto';
 import { AuthClient } from '../test/helpers/auth-client.ts';
 import { freshPostgresUrl } from '../test/helpers/service.ts';
 import { SoftAuthenticator } from '../test/helpers/webauthn/soft-authenticator.ts';
-import { percentile, type Row, startServiceProcess } from './lib.ts';
+import { type Row, type Run, startServiceProcess, summarise } from './lib.ts';
 
 const SECONDS = Number(process.env.BENCH_SIGNIN_SECONDS ?? 5);
 const CONCURRENCY = Number(process.env.BENCH_SIGNIN_CONCURRENCY ?? 32);
 const PEOPLE = 256;
 
-interface Run {
-  rate: number;
-  p50: number;
-  p99: number;
-  errors: number;
-}
-
 /** Raw ES256 verifications per second on one core (what a sign-in's signature check costs at least). */
-function rawEs256VerifyRate(seconds = 2): number {
+export function rawEs256VerifyRate(seconds = 2): number {
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const data = Buffer.alloc(37 + 32, 7);
   const signature = createSign('sha256').update(data).sign(privateKey);
@@ -103,17 +96,11 @@ async function openLoop(people: AuthClient[], rate: number, seconds: number): Pr
   return summarise(latencies, errors + skipped, (performance.now() - started) / 1000);
 }
 
-function summarise(latencies: number[], errors: number, elapsedS: number): Run {
-  latencies.sort((a, b) => a - b);
-  return {
-    rate: latencies.length / elapsedS,
-    p50: percentile(latencies, 50),
-    p99: percentile(latencies, 99),
-    errors,
-  };
-}
-
-async function measureOn(store: string, env: Record<string, string>, rawVerify: number): Promise<Row[]> {
+export async function measureOn(
+  store: string,
+  env: Record<string, string>,
+  rawVerify: number,
+): Promise<Row[]> {
   const service = await startServiceProcess({ AUTH_RATE_LIMIT_PER_MINUTE: '0', ...env });
   try {
     const origin = `http://localhost:${new URL(service.url).port}`;
