@@ -2,6 +2,7 @@
  * `npm run bench`: runs every benchmark suite (or only those named on the command line), prints a table,
  * writes JSON under bench/results/.
  */
+import { auditBench } from './audit.ts';
 import { credentialsBench } from './credentials.ts';
 import { foundationBench } from './foundation.ts';
 import { report, startServiceProcess } from './lib.ts';
@@ -9,6 +10,7 @@ import { oidcBench } from './oidc.ts';
 import { policyBench } from './policy.ts';
 import { relayerBench } from './relayer.ts';
 import { resolutionBench } from './resolution.ts';
+import { revocationBench } from './revocation.ts';
 import { riskBench } from './risk.ts';
 import { signInBench } from './signin.ts';
 
@@ -31,3 +33,8 @@ if (wanted('signin')) report('signin', await signInBench());
 if (wanted('policy')) report('policy', await policyBench());
 if (wanted('risk')) report('risk', await riskBench());
 if (wanted('oidc')) report('oidc', await oidcBench());
+if (wanted('audit')) report('audit', await auditBench());
+if (wanted('revocation')) {
+  const rows = await revocationBench();
+  if (rows.length > 0) report('revocation', rows);
+}

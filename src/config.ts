@@ -75,6 +75,16 @@ export const configSchema = z.object({
   REGISTRY_ADDRESS: ethAddress.optional().meta({
     description: 'ERC-1056 registry address on the external chain (required with CHAIN_RPC_URL).',
   }),
+  AUDIT_ANCHOR_ADDRESS: ethAddress.optional().meta({
+    description:
+      'AuditAnchor contract on the external chain (anchor key: the relayer); unset, audit heads are not anchored.',
+  }),
+  AUDIT_ANCHOR_EVERY: z.coerce.number().int().min(1).max(1_000_000).default(100).meta({
+    description: 'Anchor a tenant’s audit chain head on chain after this many new records.',
+  }),
+  AUDIT_ANCHOR_MINUTES: z.coerce.number().positive().max(10_080).default(10).meta({
+    description: 'Anchor a tenant’s audit chain head at least this often (minutes) while it has new records.',
+  }),
   RELAYER_PRIVATE_KEY: optionalString.meta({
     description:
       'Hex private key of the gas-paying relayer on an external chain (generated for the embedded one).',

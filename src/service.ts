@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { AuditAnchoring, chainAnchorSource } from './audit/anchoring.ts';
 import { type ChainConnection, connectChain } from './chain/index.ts';
 import { ChainOutbox } from './chain/outbox.ts';
 import type { Config } from './config.ts';
@@ -30,13 +31,19 @@ import { createApp, trustProxySetting } from './http/app.ts';
 import { createMetrics } from './http/metrics.ts';
 import { oidcMount } from './http/oidc-mount.ts';
 import { accountRoutes } from './http/routes/accounts.ts';
+import { adminAuditRoutes } from './http/routes/admin-audit.ts';
 import { adminClientRoutes } from './http/routes/admin-clients.ts';
+import { adminDeviceRoutes } from './http/routes/admin-devices.ts';
+import { adminPeopleRoutes } from './http/routes/admin-people.ts';
 import { adminPolicyRoutes } from './http/routes/admin-policies.ts';
+import { adminSsfRoutes } from './http/routes/admin-ssf.ts';
+import { adminTenantRoutes } from './http/routes/admin-tenants.ts';
 import { authRoutes } from './http/routes/auth.ts';
 import { chainJobRoutes } from './http/routes/chain-jobs.ts';
 import { homeRoutes } from './http/routes/home.ts';
 import { identifierRoutes } from './http/routes/identifiers.ts';
 import { meCredentialRoutes } from './http/routes/me-credentials.ts';
+import { meDeviceRoutes } from './http/routes/me-devices.ts';
 import { meFactorRoutes } from './http/routes/me-factors.ts';
 import { oidcInteractionRoutes } from './http/routes/oidc-interactions.ts';
 import { opsRoutes } from './http/routes/ops.ts';
@@ -59,6 +66,7 @@ import { oidcBearer } from './oidc/bearer.ts';
 import { type AssuranceIssuer, TenantProviders } from './oidc/provider.ts';
 import { LogoutDelivery, revokeGrantsOfEndedSessions } from './oidc/revocation.ts';
 import { fromRoot } from './paths.ts';
+import { adminAuthorizer } from './policy/admin-authz.ts';
 import { allowAtComputedLevel, type DecisionPoint } from './policy/decision.ts';
 import { TenantPolicies } from './policy/tenant-policies.ts';
 import { RiskEngine, type RiskServices } from './risk/engine.ts';
@@ -70,6 +78,7 @@ import { RiskDecisionPoint } from './risk/risk-decision.ts';
 import { type RiskWeights, riskWeightsOf } from './risk/scorer.ts';
 import { StateVelocity } from './risk/velocity.ts';
 import { RateLimiter } from './security/rate-limit.ts';
+import { type DeviceServices, startDevices } from './service-devices.ts';
 import { Sessions } from './sessions/sessions.ts';
 import { createState } from './state/index.ts';
 import type { EphemeralState } from './state/types.ts';
@@ -90,6 +99,8 @@ export interface Service {
   readonly agent: IdentityAgent;
   readonly resolver: DidResolverService;
   readonly outbox: ChainOutbox;
+  /** Anchors audit chain heads on chain; undefined when anchoring is off (external chain without it). */
+  readonly auditAnchoring: AuditAnchoring | undefined;
   readonly credentials: {
     issuers: TenantIssuers;
     statusLists: StatusLists;
@@ -98,6 +109,8 @@ export interface Service {
   };
   /** The tenants' OpenID Connect providers. */
   readonly oidc: TenantProviders;
+  /** Devices: the revocation cascade, Shared Signals streams and push, the revocation fan-out. */
+  readonly devices: DeviceServices;
   readonly server: Server;
   /** Graceful shutdown: stop accepting, drain, close chain, state and store. Idempotent. */
   stop(): Promise<void>;
@@ -158,6 +171,18 @@ export async function startService(config: Config, options: ServiceOptions): Pro
     const outbox = new ChainOutbox({ store, chain, log, state });
     outbox.start();
     opened.push(() => outbox.stop());
+    // Audit chain heads go on chain through the outbox; stopped before it (closeOpened runs in reverse).
+    const auditAnchoring = chain.auditAnchorAddress
+      ? new AuditAnchoring({
+          store,
+          outbox,
+          log,
+          every: config.AUDIT_ANCHOR_EVERY,
+          intervalMs: config.AUDIT_ANCHOR_MINUTES * 60_000,
+        })
+      : undefined;
+    auditAnchoring?.start();
+    if (auditAnchoring) opened.push(() => auditAnchoring.stop());
     const accounts = new Accounts(store, agent, chain.chainId);
     const didAuth = new DidAuthenticator(state, resolver.resolvable());
     const tokens = new AccountTokens(state);
@@ -236,6 +261,8 @@ export async function startService(config: Config, options: ServiceOptions): Pro
       credentials: issuance,
     };
     const edge = new SessionEdge({ store, sessions, publicUrl: config.PUBLIC_URL });
+    // The built-in admin policies are validated now: a broken one stops the start, not every admin.
+    adminAuthorizer();
 
     // OpenID Connect: one provider per tenant; ending a Trustgate session revokes its grants.
     // Apps asking for scope `assurance` receive an IdentityAssuranceCredential about the sign-in, with
@@ -255,6 +282,23 @@ export async function startService(config: Config, options: ServiceOptions): Pro
     // The VC API accepts the providers' access tokens (scope `vc:issue`) unless a test injected its own.
     vcBearer.current ??= oidcBearer(store, oidc.providers);
     opened.push(() => oidc.stop());
+    const devices = await startDevices({
+      store,
+      state,
+      keys,
+      log,
+      publicUrl: config.PUBLIC_URL,
+      allowPrivate: config.OIDC_ALLOW_PRIVATE_CALLBACKS,
+      sessions,
+      issuance,
+      providers: oidc.providers,
+      accounts,
+      accountJobs,
+      agent,
+      chain,
+      outbox,
+    });
+    opened.push(() => devices.stop());
 
     let draining = false;
     const metrics = config.METRICS_ENABLED ? createMetrics() : undefined;
@@ -302,9 +346,19 @@ export async function startService(config: Config, options: ServiceOptions): Pro
       ...authRoutes({ auth, edge, publicUrl: config.PUBLIC_URL }),
       ...meFactorRoutes({ auth, edge }),
       ...meCredentialRoutes({ edge, issuance }),
+      ...meDeviceRoutes({ edge, revocations: devices.revocations, chain }),
       ...oidcInteractionRoutes({ providers: oidc.providers, edge, sessions }),
       ...adminClientRoutes({ store, edge, providers: oidc.providers }),
       ...adminPolicyRoutes({ store, edge, policies, ...(risk ? { riskServices: risk.services } : {}) }),
+      ...adminAuditRoutes({
+        store,
+        edge,
+        anchors: () => (chain.auditAnchorAddress ? chainAnchorSource(chain) : null),
+      }),
+      ...adminDeviceRoutes({ store, edge, revocations: devices.revocations }),
+      ...adminSsfRoutes({ edge, streams: devices.streams }),
+      ...adminPeopleRoutes({ store, edge, sessions }),
+      ...adminTenantRoutes({ store, edge, publicUrl: config.PUBLIC_URL }),
       ...(options.extraRoutes ?? []),
     );
     const app = createApp({
@@ -343,8 +397,10 @@ export async function startService(config: Config, options: ServiceOptions): Pro
       agent,
       resolver,
       outbox,
+      auditAnchoring,
       credentials,
       oidc: oidc.providers,
+      devices,
       server,
       stop,
     };

@@ -11,11 +11,20 @@
  * or mint state the journal cannot replay, so this chain refuses them. A chain that persists is a chain.
  */
 import { createRequire } from 'node:module';
-import { ContractFactory, getAddress, getCreateAddress, keccak256, Signature, Transaction } from 'ethers';
+import {
+  ContractFactory,
+  getAddress,
+  getCreateAddress,
+  Interface,
+  keccak256,
+  Signature,
+  Transaction,
+} from 'ethers';
 import { StartupError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { Store } from '../store/index.ts';
 import { Mutex } from '../util/mutex.ts';
+import { auditAnchorArtifact } from './audit-anchor.ts';
 import { type Eip1193Provider, type RequestArguments, RpcError } from './eip1193.ts';
 import { ChainJournal, type JournaledBlock } from './journal.ts';
 import { registryArtifact } from './registry-artifact.ts';
@@ -125,6 +134,28 @@ async function createHardhatProvider(genesisTimestamp: bigint): Promise<HardhatP
   return createProvider(config, 'hardhat');
 }
 
+/**
+ * The AuditAnchor of an embedded chain is the first contract that Hardhat's second default account
+ * (used for nothing else by Trustgate) created with AuditAnchor's exact runtime code. Its address is
+ * therefore found from the chain alone (no schema change, no file): usually the account's nonce-0
+ * address. Answers the address, or null (with the account's next nonce) when there is none yet.
+ */
+export async function findEmbeddedAuditAnchor(
+  request: (method: string, params: unknown[]) => Promise<unknown>,
+): Promise<{ address: string | null; deployer: string; nextNonce: number }> {
+  const accounts = (await request('eth_accounts', [])) as string[];
+  const deployer = accounts[1];
+  if (!deployer) throw new StartupError('the embedded chain has no second default account');
+  const nextNonce = Number(await request('eth_getTransactionCount', [deployer, 'latest']));
+  const runtime = (auditAnchorArtifact() as { deployedBytecode?: string }).deployedBytecode?.toLowerCase();
+  for (let nonce = 0; nonce < nextNonce; nonce++) {
+    const address = getCreateAddress({ from: deployer, nonce });
+    const code = String(await request('eth_getCode', [address, 'latest'])).toLowerCase();
+    if (code !== '0x' && code === runtime) return { address, deployer, nextNonce };
+  }
+  return { address: null, deployer, nextNonce };
+}
+
 export interface EmbeddedChainOptions {
   store: Store;
   log: Logger;
@@ -144,6 +175,8 @@ export class EmbeddedChain {
   /** Set while a mined block may not be journaled yet. */
   private journalBehind = false;
   private closed = false;
+  /** The AuditAnchor contract (checksummed). */
+  auditAnchorAddress = '';
 
   private constructor(
     private readonly inner: HardhatProvider,
@@ -188,6 +221,7 @@ export class EmbeddedChain {
 
     await chain.ensureRegistry(meta.registryAddress);
     await chain.ensureFunded(options.relayerAddress);
+    await chain.ensureAuditAnchor(options.relayerAddress);
     log.info(
       { blocks: replayed.blocks, head: Number(replayed.head), ms: Math.round(performance.now() - started) },
       'embedded chain ready',
@@ -290,6 +324,43 @@ export class EmbeddedChain {
       );
     }
     this.log.info({ registry: this.registryAddress }, 'deployed the ERC-1056 registry');
+  }
+
+  /**
+   * Deploys AuditAnchor on first start with the relayer as its anchor key, then hands ownership to the
+   * relayer too: the deployer's key is Hardhat's publicly known one, the relayer's is sealed in the store.
+   */
+  private async ensureAuditAnchor(relayer: string): Promise<void> {
+    const request = (method: string, params: unknown[]) => this.inner.request({ method, params });
+    const found = await findEmbeddedAuditAnchor(request);
+    if (found.address) {
+      this.auditAnchorAddress = getAddress(found.address);
+      return;
+    }
+    const artifact = auditAnchorArtifact();
+    const deployTx = await new ContractFactory(artifact.abi, artifact.bytecode).getDeployTransaction(relayer);
+    const hash = (await this.request({
+      method: 'eth_sendTransaction',
+      params: [{ from: found.deployer, data: deployTx.data }],
+    })) as string;
+    const receipt = (await this.inner.request({ method: 'eth_getTransactionReceipt', params: [hash] })) as {
+      contractAddress: string;
+      status: string;
+    };
+    if (receipt.status !== '0x1') throw new StartupError('deploying the AuditAnchor contract failed');
+    const address = getAddress(receipt.contractAddress);
+    await this.request({
+      method: 'eth_sendTransaction',
+      params: [
+        {
+          from: found.deployer,
+          to: address,
+          data: new Interface(artifact.abi).encodeFunctionData('transferOwnership', [relayer]),
+        },
+      ],
+    });
+    this.auditAnchorAddress = address;
+    this.log.info({ auditAnchor: address }, 'deployed the AuditAnchor contract');
   }
 
   private async ensureFunded(relayer: string): Promise<void> {

@@ -28,6 +28,8 @@ export interface ChainConnection {
   readonly rpcUrl: string;
   /** The ERC-1056 registry (checksummed). */
   readonly registryAddress: string;
+  /** The AuditAnchor contract (checksummed); undefined when audit anchoring is off. */
+  readonly auditAnchorAddress?: string | undefined;
   /** ethers provider the service uses (in process for the embedded chain). */
   readonly provider: JsonRpcApiProvider;
   /** The gas-paying relayer, connected to `provider`. */
@@ -77,6 +79,7 @@ async function startEmbedded(
     chainId: chain.chainId,
     rpcUrl: config.CHAIN_PUBLIC_RPC_URL ?? server.url.replace('://0.0.0.0', '://127.0.0.1'),
     registryAddress: chain.registryAddress,
+    auditAnchorAddress: chain.auditAnchorAddress,
     provider,
     relayer,
     ping: (timeoutMs) => withTimeout(provider.getBlockNumber(), timeoutMs, 'chain did not answer'),
@@ -140,8 +143,15 @@ async function connectExternal(config: Config, log: Logger): Promise<ChainConnec
   }
   const key = config.RELAYER_PRIVATE_KEY!;
   const relayer = new Wallet(key.startsWith('0x') ? key : `0x${key}`, provider);
+  const auditAnchorAddress = await externalAuditAnchor(config, provider, where, chainId, log);
   log.info(
-    { chainId, rpc: where, registry: registryAddress, relayer: relayer.address },
+    {
+      chainId,
+      rpc: where,
+      registry: registryAddress,
+      auditAnchor: auditAnchorAddress,
+      relayer: relayer.address,
+    },
     'connected to external chain',
   );
   return {
@@ -149,9 +159,42 @@ async function connectExternal(config: Config, log: Logger): Promise<ChainConnec
     chainId,
     rpcUrl: config.CHAIN_PUBLIC_RPC_URL ?? advertisableUrl(url) ?? '',
     registryAddress,
+    auditAnchorAddress,
     provider,
     relayer,
     ping: (timeoutMs) => withTimeout(provider.getBlockNumber(), timeoutMs, 'chain did not answer'),
     close: async () => provider.destroy(),
   };
+}
+
+/** AUDIT_ANCHOR_ADDRESS on an external chain: optional (anchoring is off without it), code checked. */
+async function externalAuditAnchor(
+  config: Config,
+  provider: JsonRpcProvider,
+  where: string,
+  chainId: number,
+  log: Logger,
+): Promise<string | undefined> {
+  if (!config.AUDIT_ANCHOR_ADDRESS) {
+    log.warn(
+      'AUDIT_ANCHOR_ADDRESS is not set: audit chain heads are NOT anchored on chain (the hash chain is still ' +
+        'kept and verified, but a rewrite of the whole log after an edit would go undetected)',
+    );
+    return undefined;
+  }
+  const address = getAddress(config.AUDIT_ANCHOR_ADDRESS);
+  const code = await withTimeout(provider.getCode(address), 10_000, 'no answer within 10 s').catch(
+    (err: Error) => {
+      provider.destroy();
+      throw new StartupError(`The chain at ${where} did not answer eth_getCode: ${err.message}`);
+    },
+  );
+  if (code === '0x') {
+    provider.destroy();
+    throw new StartupError(
+      `No contract code at AUDIT_ANCHOR_ADDRESS ${address} on chain ${chainId} (${where}). Deploy ` +
+        'contracts/AuditAnchor.sol there with the relayer as anchor key, or unset AUDIT_ANCHOR_ADDRESS.',
+    );
+  }
+  return address;
 }

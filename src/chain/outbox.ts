@@ -29,13 +29,9 @@ import type { EphemeralState } from '../state/types.ts';
 import type { ChainJob } from '../store/generated/postgres/client.ts';
 import { isUniqueViolation, type Store } from '../store/index.ts';
 import { withTimeout } from '../util/timeout.ts';
-import {
-  encodeRegistryCall,
-  isSignedOp,
-  parseRegistryOp,
-  type RegistryOp,
-  verifySignedOp,
-} from './registry-ops.ts';
+import { AUDIT_ANCHOR_KIND } from './audit-anchor.ts';
+import { chainCallOf, isSignedChainOp, parseChainOp } from './chain-ops.ts';
+import { type RegistryOp, verifySignedOp } from './registry-ops.ts';
 
 /** Lifecycle of a chain job. */
 export type ChainJobStatus = 'pending' | 'sent' | 'confirmed' | 'failed';
@@ -64,6 +60,8 @@ export interface OutboxChain {
   readonly provider: JsonRpcApiProvider;
   readonly relayer: Wallet;
   readonly registryAddress: string;
+  /** The AuditAnchor contract, when audit anchoring is on (jobs of kind `auditAnchor` go there). */
+  readonly auditAnchorAddress?: string | undefined;
 }
 
 export interface ChainOutboxOptions {
@@ -92,11 +90,11 @@ export interface ChainOutboxOptions {
   receiptPollMs?: number;
 }
 
-/** What a caller enqueues: a registry operation under an idempotency key. */
+/** What a caller enqueues: a registry operation (or an audit anchor) under an idempotency key. */
 export interface EnqueueInput {
   /** Same key, same job: a retry of the request never writes twice. */
   idempotencyKey: string;
-  /** A registry operation kind (`addDelegate`, `setAttributeSigned`, …). */
+  /** A registry operation kind (`addDelegate`, `setAttributeSigned`, …) or `auditAnchor`. */
   kind: string;
   /** The operation's arguments (validated against the kind's schema). */
   payload: unknown;
@@ -122,7 +120,7 @@ interface RpcReceipt {
 }
 
 type Prepared =
-  | { job: ChainJob; ok: true; data: string; gasLimit: bigint }
+  | { job: ChainJob; ok: true; to: string; data: string; gasLimit: bigint }
   | { job: ChainJob; ok: false; revert?: string; error?: unknown };
 
 /** A sent job as held in memory by the worker. */
@@ -186,11 +184,19 @@ export class ChainOutbox {
         'The idempotency key must be 1-200 characters.',
       );
     }
-    const op = parseRegistryOp(input.kind, input.payload);
+    const op = parseChainOp(input.kind, input.payload);
+    if (op.kind === AUDIT_ANCHOR_KIND && !this.chain.auditAnchorAddress) {
+      throw new TrustgateError(
+        'invalid_request',
+        400,
+        'Invalid request',
+        'Audit anchoring is not configured.',
+      );
+    }
     const payload = JSON.stringify(op.payload);
     const existing = await this.store.db.chainJob.findUnique({ where: { idempotencyKey: key } });
     if (existing) return this.sameJob(existing, op.kind, payload);
-    if (isSignedOp(op)) await this.verifyOrDefer(op);
+    if (isSignedChainOp(op)) await this.verifyOrDefer(op);
     try {
       const job = await this.store.db.chainJob.create({
         data: {
@@ -491,17 +497,18 @@ export class ChainOutbox {
   }
 
   private async prepare(job: ChainJob): Promise<Prepared> {
+    let to: string;
     let data: string;
     try {
-      data = encodeRegistryCall(parseRegistryOp(job.kind, JSON.parse(job.payload)));
+      ({ to, data } = chainCallOf(parseChainOp(job.kind, JSON.parse(job.payload)), this.chain));
     } catch (err) {
       return { job, ok: false, revert: `invalid payload: ${message(err)}` };
     }
     try {
       const estimate = await this.rpc(
-        this.chain.provider.estimateGas({ from: this.relayerAddress, to: this.chain.registryAddress, data }),
+        this.chain.provider.estimateGas({ from: this.relayerAddress, to, data }),
       );
-      return { job, ok: true, data, gasLimit: (estimate * 6n) / 5n + 5_000n };
+      return { job, ok: true, to, data, gasLimit: (estimate * 6n) / 5n + 5_000n };
     } catch (err) {
       const reason = revertReason(err);
       return reason === undefined ? { job, ok: false, error: err } : { job, ok: false, revert: reason };
@@ -543,7 +550,7 @@ export class ChainOutbox {
       type: 2,
       chainId: BigInt(this.chain.chainId),
       nonce: Number(nonce),
-      to: this.chain.registryAddress,
+      to: p.to,
       data: p.data,
       value: 0n,
       gasLimit: p.gasLimit,

@@ -36,6 +36,7 @@ try {
     process.stdout.write(line('secrets', result.secrets));
     process.stdout.write(line('TOTP secrets', result.totpSecrets));
     process.stdout.write(line('OpenID Connect keys', result.oidcKeys));
+    process.stdout.write(line('Shared Signals receiver headers', result.ssfStreams));
     if (result.remaining > 0) {
       process.stdout.write(
         `${result.remaining} row(s) are still under another master key: add that key to MASTER_KEY_PREVIOUS and run again.\n`,

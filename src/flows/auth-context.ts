@@ -232,6 +232,7 @@ export async function openWithin(
       userAgent: ctx.attempt.userAgent,
       ip: ctx.attempt.ip,
       ...(decision?.outcome === 'step_up' ? { pending: decision.required } : {}),
+      ...(decision?.deviceId ? { deviceId: decision.deviceId } : {}),
     },
     tx,
   );

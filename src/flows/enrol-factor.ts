@@ -26,12 +26,16 @@ import { isUniqueViolation, type Tx } from '../store/index.ts';
 import { type Attempt, type AuthDeps, limitByAccount, limitByIp, type SignedIn } from './auth-context.ts';
 import { issueDeviceCredential } from './flow-credentials.ts';
 
-/** Stores a verified passkey for `account`; 409 `credential_exists` when its id is already registered. */
+/**
+ * Stores a verified passkey for `account`, linked to the device it was registered on when known; 409
+ * `credential_exists` when its id is already registered.
+ */
 export async function storePasskey(
   tx: Tx,
   account: Account,
   passkey: NewPasskey,
   name?: string,
+  deviceId?: string | null,
 ): Promise<Passkey> {
   const a = passkey.attestation;
   try {
@@ -51,6 +55,7 @@ export async function storePasskey(
         backupEligible: a.backupEligible,
         backedUp: a.backedUp,
         hardwareBound: a.hardwareBound,
+        deviceId: deviceId ?? null,
       },
     });
   } catch (err) {
@@ -138,7 +143,8 @@ export async function enrolPasskey(
   );
   const enrolled = await deps.store.tx(async (tx) => {
     await lockAccount(deps.store, tx, account);
-    const stored = await storePasskey(tx, account, passkey, input.name);
+    // Registered from this session's browser: the session's device.
+    const stored = await storePasskey(tx, account, passkey, input.name, session.row.deviceId);
     await deps.sessions.endOthers(account.id, session.row.id, 'factor_change', tx);
     let signedIn: SignedIn | undefined;
     if (bootstrap) {

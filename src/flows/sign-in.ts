@@ -152,7 +152,7 @@ const failed = (deps: AuthDeps, attempt: Attempt, factor: string) => async (err:
       tenantId: attempt.tenant.id,
       type: 'signin.failed',
       ip: attempt.ip,
-      detail: { factor, code, userAgent: attempt.userAgent },
+      detail: { factor, error: code, userAgent: attempt.userAgent },
     }).catch(() => undefined);
   }
   return reportFailure(deps, { attempt }, 'sign_in')(err);

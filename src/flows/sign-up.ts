@@ -102,7 +102,7 @@ const createAccount = (deps: AuthDeps) => async (ctx: SignUpState) => {
     ctx.attempt.tenant.id,
     profile,
     async (tx, account) => {
-      const stored = await storePasskey(tx, account, passkey, ctx.passkeyName);
+      const stored = await storePasskey(tx, account, passkey, ctx.passkeyName, ctx.decision?.deviceId);
       ctx.proofs[0] = { ...ctx.proofs[0]!, passkeyId: stored.id };
       ctx.account = account;
       ctx.passkey = stored;

@@ -112,7 +112,8 @@ const assessCombined = (ctx: StepUpState) => {
 const rotate = (deps: AuthDeps) => async (ctx: StepUpState) => {
   const account = ctx.account!;
   ctx.result = await deps.store.tx(async (tx) => {
-    const opened = await deps.sessions.elevateWithin(tx, ctx.session, ctx.proofs);
+    const device = ctx.decision?.deviceId ? { deviceId: ctx.decision.deviceId } : {};
+    const opened = await deps.sessions.elevateWithin(tx, ctx.session, ctx.proofs, device);
     if (!opened) throw new UnauthorizedError('The session has ended; sign in again.');
     await recordEvent(tx, signInEvent(ctx, account, 'stepup.succeeded'));
     return { account, ...opened, decision: ctx.decision! };

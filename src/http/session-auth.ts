@@ -58,6 +58,11 @@ export class SessionEdge {
     if (site !== undefined && site !== 'same-origin' && site !== 'none') throw new CrossSiteRequestError();
   }
 
+  /** The tenant `slug` names, or 404. */
+  tenant(slug: string): Promise<Tenant> {
+    return findTenant(this.deps.store, slug);
+  }
+
   /** The tenant and attempt context of a sign-in request (sets the flow cookie when missing). */
   async attempt(req: Request, res: Response, slug: string): Promise<Attempt> {
     this.assertSameSite(req);
@@ -93,6 +98,35 @@ export class SessionEdge {
   ): Promise<{ attempt: Attempt; session: ActiveSession; account: Account }> {
     this.assertSameSite(req);
     const tenant = await findTenant(this.deps.store, slug);
+    const { session, account } = await this.live(req, tenant, options);
+    return { attempt: this.attemptFor(req, res, tenant), session, account };
+  }
+
+  /**
+   * The live session of the request in the tenant it was opened in, whatever tenant the path names,
+   * with that tenant and the account; 401 when there is none. Only for the admin API, where Cedar
+   * decides whether an admin of that tenant may act on the path's tenant (a super-admin may act on
+   * every tenant; anyone else gets 404 there).
+   */
+  async requireHome(req: Request): Promise<{ tenant: Tenant; session: ActiveSession; account: Account }> {
+    this.assertSameSite(req);
+    const token = readCookie(req, this.names.session);
+    const row = token
+      ? await this.deps.store.db.session.findUnique({
+          where: { id: hashToken(token) },
+          select: { tenantId: true },
+        })
+      : null;
+    const tenant = row ? await this.deps.store.db.tenant.findUnique({ where: { id: row.tenantId } }) : null;
+    if (!tenant) throw new UnauthorizedError('Sign in first.');
+    return { tenant, ...(await this.live(req, tenant)) };
+  }
+
+  private async live(
+    req: Request,
+    tenant: Tenant,
+    options: { allowPending?: boolean } = {},
+  ): Promise<{ session: ActiveSession; account: Account }> {
     const session = await this.deps.sessions.find(readCookie(req, this.names.session), tenant);
     if (!session) throw new UnauthorizedError('Sign in first.');
     if (session.pending && !options.allowPending) {
@@ -100,7 +134,7 @@ export class SessionEdge {
     }
     const account = await this.deps.store.db.account.findUnique({ where: { id: session.row.accountId } });
     if (account?.status !== 'active') throw new UnauthorizedError('The account is not active.');
-    return { attempt: this.attemptFor(req, res, tenant), session, account };
+    return { session, account };
   }
 
   /** Sets the session cookie for a new or rotated session. */

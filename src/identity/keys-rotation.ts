@@ -12,6 +12,7 @@ import { KeyRing } from '../crypto/envelope.ts';
 import { secretContext } from '../crypto/secrets.ts';
 import { totpContext } from '../factors/totp.ts';
 import { oidcKeyContext } from '../oidc/keys.ts';
+import { ssfStreamContext } from '../ssf/streams.ts';
 import type { Store } from '../store/index.ts';
 import { privateKeyContext } from './veramo-stores.ts';
 
@@ -35,6 +36,8 @@ export interface RotationResult {
   totpSecrets: RotationCounts;
   /** OpenID Connect signing and cookie keys. */
   oidcKeys: RotationCounts;
+  /** Shared Signals receivers' authorization headers. */
+  ssfStreams: RotationCounts;
   /** Rows still not under the current key; 0 means the previous keys can be dropped. */
   remaining: number;
 }
@@ -47,7 +50,7 @@ export interface RotationHooks {
 const BATCH = 100;
 const MAX_ATTEMPTS = 5;
 
-type TableName = 'PrivateKey' | 'Secret' | 'TotpFactor' | 'OidcKey';
+type TableName = 'PrivateKey' | 'Secret' | 'TotpFactor' | 'OidcKey' | 'SsfStream';
 
 interface Table {
   name: TableName;
@@ -145,6 +148,47 @@ const secretTable = (store: Store) =>
   idKeyedTable('Secret', store.db.secret, (row) => secretContext(row.purpose));
 const totpTable = (store: Store) =>
   idKeyedTable('TotpFactor', store.db.totpFactor, (row) => totpContext(row.id));
+/** Shared Signals streams: the receiver's authorization header, when one is set (`authEnvelope`). */
+function ssfStreamTable(store: Store): Table {
+  const db = store.db;
+  return {
+    name: 'SsfStream',
+    pending: async (keyId, cursor) =>
+      (
+        await db.ssfStream.findMany({
+          where: {
+            authEnvelope: { not: null },
+            masterKeyId: { not: keyId },
+            ...(cursor !== undefined ? { id: { gt: cursor } } : {}),
+          },
+          orderBy: { id: 'asc' },
+          take: BATCH,
+          select: { id: true },
+        })
+      ).map((r) => r.id),
+    read: async (id) => {
+      const row = await db.ssfStream.findUnique({ where: { id } });
+      if (!row?.authEnvelope || !row.masterKeyId) return null;
+      return {
+        masterKeyId: row.masterKeyId,
+        envelope: row.authEnvelope,
+        context: ssfStreamContext(row.tenantId, row.id),
+      };
+    },
+    swap: async (id, expected, envelope, keyId) =>
+      (
+        await db.ssfStream.updateMany({
+          where: { id, authEnvelope: { equals: new Uint8Array(expected) } },
+          data: { authEnvelope: new Uint8Array(envelope), masterKeyId: keyId },
+        })
+      ).count === 1,
+    countCurrent: (keyId) =>
+      db.ssfStream.count({ where: { authEnvelope: { not: null }, masterKeyId: keyId } }),
+    countRemaining: (keyId) =>
+      db.ssfStream.count({ where: { authEnvelope: { not: null }, masterKeyId: { not: keyId } } }),
+  };
+}
+
 const oidcKeyTable = (store: Store) =>
   idKeyedTable('OidcKey', store.db.oidcKey, (row) => oidcKeyContext(row.tenantId, row.id));
 
@@ -204,7 +248,7 @@ async function rotateTable(table: Table, keys: KeyRing, hooks: RotationHooks): P
 }
 
 /**
- * Re-seals every `PrivateKey`, `Secret`, `TotpFactor` and `OidcKey` envelope not under `keys.current` (opening it with any key the
+ * Re-seals every `PrivateKey`, `Secret`, `TotpFactor` and `OidcKey` envelope (and Shared Signals receivers' headers) not under `keys.current` (opening it with any key the
  * ring holds). Run it after every instance seals under the new key; when `remaining` is 0, drop the old key.
  */
 export async function rotateMasterKey(
@@ -216,10 +260,12 @@ export async function rotateMasterKey(
   const secrets = await rotateTable(secretTable(store), keys, hooks);
   const totpSecrets = await rotateTable(totpTable(store), keys, hooks);
   const oidcKeys = await rotateTable(oidcKeyTable(store), keys, hooks);
+  const ssfStreams = await rotateTable(ssfStreamTable(store), keys, hooks);
   const remaining =
     (await privateKeyTable(store).countRemaining(keys.current.id)) +
     (await secretTable(store).countRemaining(keys.current.id)) +
     (await totpTable(store).countRemaining(keys.current.id)) +
-    (await oidcKeyTable(store).countRemaining(keys.current.id));
-  return { masterKeyId: keys.current.id, privateKeys, secrets, totpSecrets, oidcKeys, remaining };
+    (await oidcKeyTable(store).countRemaining(keys.current.id)) +
+    (await ssfStreamTable(store).countRemaining(keys.current.id));
+  return { masterKeyId: keys.current.id, privateKeys, secrets, totpSecrets, oidcKeys, ssfStreams, remaining };
 }

@@ -130,12 +130,7 @@ export class TenantProviders {
     entry.built = (async () => {
       const keySet = await this.oidcKeys.load(tenant.id);
       entry.fingerprint = await this.oidcKeys.fingerprint(tenant.id);
-      const pairwiseSalt = await getOrCreateSecret(
-        this.deps.store,
-        this.deps.keys,
-        `oidc.pairwise:${tenant.id}`,
-        () => randomBytes(32),
-      );
+      const pairwiseSalt = await pairwiseSaltOf(this.deps.store, this.deps.keys, tenant.id);
       const provider = new Provider(
         issuerOf(this.deps.publicUrl, tenant.slug),
         this.configuration(tenant, keySet, pairwiseSalt),
@@ -147,6 +142,21 @@ export class TenantProviders {
     entry.built.catch(() => this.cache.delete(tenant.id));
     this.cache.set(tenant.id, entry);
     return entry.built;
+  }
+
+  /** The `sub` the client `clientId` knows a person by (public: the account id; pairwise: per sector). */
+  async subjectFor(tenantId: string, accountId: string, clientId: string | null): Promise<string> {
+    if (!clientId) return accountId;
+    const { provider } = await this.byTenantId(tenantId);
+    const client = (await provider.Client.find(clientId)) as
+      | { subjectType?: string; sectorIdentifier?: string; clientId: string }
+      | undefined;
+    if (client?.subjectType !== 'pairwise') return accountId;
+    return pairwiseSubject(
+      await pairwiseSaltOf(this.deps.store, this.deps.keys, tenantId),
+      client,
+      accountId,
+    );
   }
 
   /** The live Trustgate session a request carries (from its cookie), in `tenant`. */
@@ -226,10 +236,7 @@ export class TenantProviders {
       },
       acrValues: [...ACR_VALUES],
       subjectTypes: ['public', 'pairwise'],
-      pairwiseIdentifier: async (_ctx, accountId, client) =>
-        createHmac('sha256', pairwiseSalt)
-          .update(`${client.sectorIdentifier ?? client.clientId}\u0000${accountId}`)
-          .digest('base64url'),
+      pairwiseIdentifier: async (_ctx, accountId, client) => pairwiseSubject(pairwiseSalt, client, accountId),
       clientDefaults: {
         grant_types: ['authorization_code', 'refresh_token'],
         response_types: ['code'],
@@ -546,6 +553,22 @@ export function allowLogoutReturnInFormAction(ctx: KoaContextWithOIDC): void {
       return [name, ...values.filter((v) => v !== "'none'"), origin].join(' ');
     });
   ctx.set('Content-Security-Policy', directives.join('; '));
+}
+
+/** The tenant's pairwise-subject salt (a sealed service secret, created once). */
+export function pairwiseSaltOf(store: Store, keys: KeyRing, tenantId: string): Promise<Buffer> {
+  return getOrCreateSecret(store, keys, `oidc.pairwise:${tenantId}`, () => randomBytes(32));
+}
+
+/** A pairwise `sub` (OpenID Connect Core §8.1): HMAC of the client's sector and the account id. */
+export function pairwiseSubject(
+  salt: Buffer,
+  client: { sectorIdentifier?: string | undefined; clientId: string },
+  accountId: string,
+): string {
+  return createHmac('sha256', salt)
+    .update(`${client.sectorIdentifier ?? client.clientId}\u0000${accountId}`)
+    .digest('base64url');
 }
 
 /** Validates client metadata the way the provider will read it (throws InvalidClientMetadata). */

@@ -40,7 +40,11 @@ export type Decision = (
   | { outcome: 'allow'; reasons: string[] }
   | { outcome: 'step_up'; required: AssuranceRequirement; reasons: string[] }
   | { outcome: 'deny'; reasons: string[] }
-) & { assessment?: AssessmentSummary };
+) & {
+  assessment?: AssessmentSummary;
+  /** The person's known device (RiskDevice id) the attempt matched or added, when it had a fingerprint. */
+  deviceId?: string;
+};
 
 export interface DecisionPoint {
   decide(attempt: Attempt): Promise<Decision>;

@@ -181,6 +181,7 @@ export class RiskDecisionPoint implements DecisionPoint {
       ...decision,
       reasons: [...assessment.reasons, ...decision.reasons],
       assessment: { score: assessment.score, level: assessment.level, reasons: assessment.reasons },
+      ...(deviceId ? { deviceId } : {}),
     };
   }
 

@@ -91,6 +91,8 @@ export interface OpenSessionInput {
   pending?: AssuranceRequirement;
   /** Kept from the session being replaced. */
   lineage?: string;
+  /** The device (RiskDevice) the session is opened on, when the sign-in matched or recorded one. */
+  deviceId?: string;
 }
 
 /** A session that just ended (not by rotation: its lineage ended with it). */
@@ -161,6 +163,7 @@ export class Sessions {
         ip: input.ip ?? null,
         createdAt: new Date(startMs),
         ...(input.lineage ? { lineage: input.lineage } : {}),
+        ...(input.deviceId ? { deviceId: input.deviceId } : {}),
       },
     });
     return { token, session: decode(row, nowMs, Number.POSITIVE_INFINITY) };
@@ -219,7 +222,7 @@ export class Sessions {
     tx: Tx,
     current: ActiveSession,
     proofs: FactorProof[],
-    options: { mustEnrolPasskey?: boolean } = {},
+    options: { mustEnrolPasskey?: boolean; deviceId?: string } = {},
   ): Promise<{ token: string; session: ActiveSession } | null> {
     const nowMs = this.now();
     const ended = await tx.session.updateMany({
@@ -237,6 +240,7 @@ export class Sessions {
         ip: current.row.ip ?? undefined,
         createdAtMs: current.row.createdAt.getTime(),
         lineage: current.row.lineage,
+        deviceId: options.deviceId ?? current.row.deviceId ?? undefined,
         ...(current.pending ? { pending: current.pending } : {}),
       },
       tx,
@@ -261,6 +265,11 @@ export class Sessions {
   /** Ends every live session signed in with `passkeyId` (a suspected clone, a revoked device). */
   async endForPasskey(passkeyId: string, reason: string, tx?: Tx): Promise<number> {
     return this.endWhere({ passkeyId }, reason, tx);
+  }
+
+  /** Ends every live session opened on device `deviceId` (a revoked device). */
+  async endForDevice(deviceId: string, reason: string, tx?: Tx): Promise<number> {
+    return this.endWhere({ deviceId }, reason, tx);
   }
 
   /** Ends the live sessions matching `where` and tells the listeners, in one transaction. */

@@ -38,6 +38,16 @@ export interface StoreOptions {
   log?: Logger;
 }
 
+const owners = new WeakMap<object, Store>();
+
+/**
+ * The store that opened client `db`, if any. Lets code handed a plain client (not a transaction) open
+ * a transaction the store's way (serialized on SQLite).
+ */
+export function storeOf(db: Db | Tx): Store | undefined {
+  return owners.get(db);
+}
+
 /** Whether `err` is Prisma's unique-constraint violation (P2002). */
 export function isUniqueViolation(err: unknown): boolean {
   return (err as { code?: unknown })?.code === 'P2002';
@@ -69,6 +79,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
       close: () => db.$disconnect(),
     };
     await store.ping();
+    owners.set(db, store);
     return store;
   }
   return openSqlite(options.url);
@@ -123,7 +134,7 @@ async function openSqlite(url: string): Promise<Store> {
   // survives power loss) instead of writing a rollback journal and the database; readers never wait for
   // the writer. The mode is stored in the database file.
   await db.$queryRawUnsafe('PRAGMA journal_mode = WAL');
-  return {
+  const store: Store = {
     dialect: 'sqlite',
     db,
     tx,
@@ -132,4 +143,6 @@ async function openSqlite(url: string): Promise<Store> {
     },
     close: () => base.$disconnect(),
   };
+  owners.set(db, store);
+  return store;
 }

@@ -43,17 +43,19 @@ export async function hardwareAttestationEnv(): Promise<HardwareAttestation> {
 let n = 0;
 
 /**
- * A person in `tenant` holding `roles`, signed up with a security key (their session is AAL3 / `phrh`).
- * Roles are written to the database directly (what `npm run admin:grant` does).
+ * A person in `tenant` holding `roles`, signed up with a security key (their session is AAL3 / `phrh`),
+ * or with `hardware: false` with a synced passkey (AAL2 / `phr`: reads only, changes get the RFC 9470
+ * challenge). Roles are written to the database directly (what `npm run admin:grant` does).
  */
 export async function adminClient(
   svc: TestService,
   hw: HardwareAttestation,
   roles: string | string[],
-  options: { tenant?: string; username?: string } = {},
+  options: { tenant?: string; username?: string; hardware?: boolean } = {},
 ): Promise<AuthClient & { accountId: string }> {
   const tenant = options.tenant ?? 'default';
-  const client = new AuthClient(svc.url, hw.securityKey(), tenant);
+  const key = options.hardware === false ? new SoftAuthenticator() : hw.securityKey();
+  const client = new AuthClient(svc.url, key, tenant);
   const username = options.username ?? `admin${++n}-${Date.now().toString(36)}`;
   const r = await client.signUp(username);
   if (r.status !== 201) throw new Error(`admin sign-up failed: ${r.status} ${JSON.stringify(r.body)}`);

@@ -1,19 +1,24 @@
 /**
  * Tenant policy administration: only admins read and change it (role matrix: none, auditor,
- * tenant-admin, stale session); an invalid policy is refused with Cedar's message and position and the
+ * tenant-admin, stale session, AAL2-only admin); admins sign up with a hardware security key, since
+ * changes need a fresh AAL3 / `phrh` sign-in; an invalid policy is refused with Cedar's message and position and the
  * active policy stays; a draft is replayed against real attempts before activation; activation takes
  * effect on the next sign-in; rollback restores the previous policy.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { adminClient, type HardwareAttestation, hardwareAttestationEnv } from '../helpers/admin.ts';
 import { AuthClient } from '../helpers/auth-client.ts';
 import { startTestService, type TestService } from '../helpers/service.ts';
 
 let svc: TestService;
+let hw: HardwareAttestation;
 beforeAll(async () => {
-  svc = await startTestService({ AUTH_RATE_LIMIT_PER_MINUTE: '100000', TRUST_PROXY: 'loopback' });
+  hw = await hardwareAttestationEnv();
+  svc = await startTestService({ ...hw.env, AUTH_RATE_LIMIT_PER_MINUTE: '100000', TRUST_PROXY: 'loopback' });
 });
 afterAll(async () => {
   await svc?.destroy();
+  hw?.remove();
 });
 
 const DENY_US = `@id("allow-all")
@@ -25,16 +30,12 @@ forbid (principal, action == Action::"SignIn", resource)
 when { context.geo.country == "US" };
 `;
 
-async function personWithRoles(username: string, roles: string[]) {
-  const client = new AuthClient(svc.url);
-  const r = await client.signUp(username);
-  expect(r.status).toBe(201);
-  await svc.service.store.db.account.update({
-    where: { id: (r.body.account as { id: string }).id },
-    data: { roles: JSON.stringify(roles) },
-  });
-  return client;
+/** A person with `roles`, signed up with a security key (AAL3 / `phrh`), or a synced passkey (AAL2). */
+async function personWithRoles(username: string, roles: string[], options: { hardware?: boolean } = {}) {
+  return adminClient(svc, hw, roles, { username, ...options });
 }
+
+const RFC9470_PHRH = /^Bearer error="insufficient_user_authentication".*acr_values="phrh", max_age=300$/;
 
 describe('who may read and change the policy', () => {
   it('refuses people without a role (403), lets auditors read but not write, and admins do both', async () => {
@@ -58,6 +59,27 @@ describe('who may read and change the policy', () => {
     const r = await admin.call('POST', admin.t('/api/admin/policies'), { text: DENY_US });
     expect(r.status).toBe(401);
     expect(r.body).toMatchObject({ code: 'insufficient_user_authentication' });
+    expect(r.headers.get('www-authenticate')).toMatch(RFC9470_PHRH);
+    expect(await svc.service.store.db.tenantPolicy.count({ where: { text: DENY_US } })).toBe(0);
+  });
+
+  it('gives an AAL2-only admin (synced passkey) the phrh challenge on every change, and still lets them read', async () => {
+    const admin = await personWithRoles('aal2admin', ['tenant-admin'], { hardware: false });
+    expect((await admin.call('GET', admin.t('/api/admin/policies'))).status).toBe(200);
+    expect((await admin.call('GET', admin.t('/api/admin/settings'))).status).toBe(200);
+    for (const [method, path, body] of [
+      ['POST', '/api/admin/policies', { text: DENY_US }],
+      ['POST', '/api/admin/policies/rollback', {}],
+      ['PATCH', '/api/admin/settings', { displayName: 'Changed' }],
+      ['PUT', '/api/admin/risk/weights', { weights: { device: 0 } }],
+    ] as const) {
+      const r = await admin.call(method, admin.t(path), body);
+      expect(r.status, `${method} ${path}`).toBe(401);
+      expect(r.body).toMatchObject({ required: { acr_values: 'phrh', max_age: 300 } });
+      expect(r.headers.get('www-authenticate')).toMatch(RFC9470_PHRH);
+    }
+    const tenant = await svc.service.store.db.tenant.findUniqueOrThrow({ where: { slug: 'default' } });
+    expect(tenant.displayName).not.toBe('Changed');
   });
 });
 

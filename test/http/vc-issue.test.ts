@@ -13,6 +13,7 @@ import { verifyCredential as stockVerifyCredential } from 'did-jwt-vc';
 import { JsonRpcProvider, recoverAddress } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BearerAuthorizer, BearerGrant } from '../../src/http/routes/vc-issue.ts';
+import { adminClient, type HardwareAttestation, hardwareAttestationEnv } from '../helpers/admin.ts';
 import { AuthClient } from '../helpers/auth-client.ts';
 import { startTestService, type TestService } from '../helpers/service.ts';
 import { stockEthrResolver } from '../helpers/stock-resolver.ts';
@@ -46,8 +47,11 @@ let clientToken: string;
 let acmeToken: string;
 let readOnlyToken: string;
 
+let hw: HardwareAttestation;
+
 beforeAll(async () => {
-  svc = await startTestService({ AUTH_RATE_LIMIT_PER_MINUTE: '100000' }, { vcBearer: tokens });
+  hw = await hardwareAttestationEnv();
+  svc = await startTestService({ ...hw.env, AUTH_RATE_LIMIT_PER_MINUTE: '100000' }, { vcBearer: tokens });
   const db = svc.service.store.db;
   defaultId = (await db.tenant.findUniqueOrThrow({ where: { slug: 'default' } })).id;
   acmeId = (await db.tenant.create({ data: { slug: 'acme', displayName: 'Acme' } })).id;
@@ -62,6 +66,7 @@ beforeAll(async () => {
 afterAll(async () => {
   provider?.destroy();
   await svc?.destroy();
+  hw?.remove();
 });
 
 /** The members of VC API answers (and problem bodies) these tests read. */
@@ -161,16 +166,16 @@ async function writes() {
   return { credentials: await db.issuedCredential.count(), entries: await db.statusEntry.count() };
 }
 
-/** A signed-up person with `roles`, signed in just now (a recent multi-factor proof). */
-async function personWithRoles(username: string, roles: string[]): Promise<AuthClient> {
-  const client = new AuthClient(svc.url);
-  const r = await client.signUp(username);
-  expect(r.status).toBe(201);
-  await svc.service.store.db.account.update({
-    where: { id: (r.body.account as { id: string }).id },
-    data: { roles: JSON.stringify(roles) },
-  });
-  return client;
+/**
+ * A person with `roles`, signed up just now with a security key (a fresh AAL3 / `phrh` proof, what
+ * admin changes need), or with `hardware: false` a synced passkey (AAL2).
+ */
+async function personWithRoles(
+  username: string,
+  roles: string[],
+  options: { hardware?: boolean } = {},
+): Promise<AuthClient> {
+  return adminClient(svc, hw, roles, { username, ...options });
 }
 
 /**
@@ -392,7 +397,7 @@ describe('who may issue', () => {
     expect(await writes()).toEqual(before);
   });
 
-  it('refuses a person without an admin role (403), a stale admin (RFC 9470) and a cross-site admin request', async () => {
+  it('refuses a person without an admin role (403), a stale or AAL2-only admin (RFC 9470 phrh) and a cross-site admin request', async () => {
     const nobody = await personWithRoles('notadmin', []);
     const r = await nobody.call('POST', '/t/default/credentials/issue', { credential: v1Credential() });
     expect(r.status).toBe(403);
@@ -410,6 +415,15 @@ describe('who may issue', () => {
     const old = await stale.call('POST', '/t/default/credentials/issue', { credential: v1Credential() });
     expect(old.status).toBe(401);
     expect(old.body).toMatchObject({ code: 'insufficient_user_authentication' });
+
+    const synced = await personWithRoles('aal2issuer', ['tenant-admin'], { hardware: false });
+    const before = await writes();
+    const aal2 = await synced.call('POST', '/t/default/credentials/issue', { credential: v1Credential() });
+    expect(aal2.status).toBe(401);
+    expect(aal2.headers.get('www-authenticate')).toMatch(
+      /error="insufficient_user_authentication".*acr_values="phrh", max_age=300/,
+    );
+    expect(await writes()).toEqual(before);
 
     const admin = await personWithRoles('csrfadmin', ['tenant-admin']);
     const crossSite = await admin.call(

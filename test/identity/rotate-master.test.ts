@@ -4,7 +4,7 @@
  * no-op; a row rewritten concurrently is never clobbered; rows under an unknown key are reported, not lost.
  */
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { generate } from 'otplib';
@@ -19,6 +19,7 @@ import { PrismaPrivateKeyStore } from '../../src/identity/veramo-stores.ts';
 import { createLogger } from '../../src/log.ts';
 import { OidcKeys } from '../../src/oidc/keys.ts';
 import { fromRoot } from '../../src/paths.ts';
+import { ssfStreamContext } from '../../src/ssf/streams.ts';
 import { MemoryState } from '../../src/state/memory.ts';
 import { openStore, type Store } from '../../src/store/index.ts';
 import { applyMigrations } from '../../src/store/migrate.ts';
@@ -124,6 +125,33 @@ function describeRotation(wiring: StoreWiring) {
       const after = await new OidcKeys({ store, keys: newOnly, rotationMs }).load(tenant.id);
       expect(after.jwks).toEqual(before.jwks);
       expect(after.cookieKeys).toEqual(before.cookieKeys);
+    });
+
+    it("re-seals Shared Signals receivers' authorization headers too", async () => {
+      const tenant = await store.db.tenant.upsert({
+        where: { slug: 'rotation-ssf' },
+        create: { slug: 'rotation-ssf', displayName: 'Rotation SSF' },
+        update: {},
+      });
+      const id = randomUUID();
+      const header = Buffer.from('Bearer receiver-secret', 'utf8');
+      await store.db.ssfStream.create({
+        data: {
+          id,
+          tenantId: tenant.id,
+          endpointUrl: 'https://receiver.example/events',
+          masterKeyId: oldKey.id,
+          authEnvelope: new Uint8Array(oldRing.seal(header, ssfStreamContext(tenant.id, id))),
+        },
+      });
+      const result = await rotateMasterKey(store, bothRing);
+      expect(result.ssfStreams).toMatchObject({ resealed: 1, unreadable: 0 });
+      expect(result.remaining).toBe(0);
+      const row = await store.db.ssfStream.findUniqueOrThrow({ where: { id } });
+      expect(row.masterKeyId).toBe(newKey.id);
+      expect(newOnly.open(row.authEnvelope!, ssfStreamContext(tenant.id, id)).toString('utf8')).toBe(
+        'Bearer receiver-secret',
+      );
     });
 
     it('is a no-op when run again', async () => {

@@ -1,11 +1,13 @@
 /**
  * OpenID Connect clients: dynamic registration (RFC 7591/7592) only with an initial access token made
  * by an admin, never first-party; the admin clients API by role (anonymous, no role, auditor,
- * tenant-admin, an admin whose last proof is stale); invalid metadata refused with a code; a deleted
+ * tenant-admin signed up with a security key, an admin whose last proof is stale, an AAL2-only admin);
+ * invalid metadata refused with a code; a deleted
  * client's tokens stop working.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLIENT_CACHE_MS } from '../../src/oidc/adapter.ts';
+import { adminClient, type HardwareAttestation, hardwareAttestationEnv } from '../helpers/admin.ts';
 import { AuthClient } from '../helpers/auth-client.ts';
 import {
   authorizationRequest,
@@ -22,25 +24,22 @@ import { startTestService, type TestService } from '../helpers/service.ts';
 let svc: TestService;
 let issuer: string;
 let admin: AuthClient;
+let hw: HardwareAttestation;
 
 beforeAll(async () => {
-  svc = await startTestService({ AUTH_RATE_LIMIT_PER_MINUTE: '100000', RISK_ENABLED: 'false' });
+  hw = await hardwareAttestationEnv();
+  svc = await startTestService({ ...hw.env, AUTH_RATE_LIMIT_PER_MINUTE: '100000', RISK_ENABLED: 'false' });
   issuer = `${svc.url}/t/default`;
   admin = await personWithRoles('reg-admin', ['tenant-admin']);
 });
 afterAll(async () => {
   await svc?.destroy();
+  hw?.remove();
 });
 
-async function personWithRoles(username: string, roles: string[]) {
-  const client = new AuthClient(svc.url);
-  const r = await client.signUp(username);
-  expect(r.status).toBe(201);
-  await svc.service.store.db.account.update({
-    where: { id: (r.body.account as { id: string }).id },
-    data: { roles: JSON.stringify(roles) },
-  });
-  return client;
+/** A person with `roles`, signed up with a security key (AAL3 / `phrh`), or a synced passkey (AAL2). */
+async function personWithRoles(username: string, roles: string[], options: { hardware?: boolean } = {}) {
+  return adminClient(svc, hw, roles, { username, ...options });
 }
 
 /** A JSON request to the provider's registration endpoint. */
@@ -305,29 +304,37 @@ describe('admin clients API: who may do what', () => {
     expect(r.body.client_secret).toBeUndefined();
   });
 
-  it('asks an admin whose last proof is stale to step up before a change (RFC 9470), but still lets them read', async () => {
-    const stale = await personWithRoles('clients-stale', ['tenant-admin']);
-    await svc.service.store.db.session.updateMany({
-      where: { endedAt: null, account: { username: 'clients-stale' } },
-      data: { authTime: new Date(Date.now() - 3_600_000) },
-    });
-    const before = await svc.service.store.db.oidcPayload.count({ where: { model: 'Client' } });
-    for (const [method, path, body] of [
-      ['POST', '/api/admin/clients', input],
-      ['DELETE', '/api/admin/clients/tg_whatever', undefined],
-      ['POST', '/api/admin/initial-access-tokens', { expiresInSeconds: 600 }],
-    ] as const) {
-      const r = await stale.call(method, stale.t(path), body);
-      expect(r.status).toBe(401);
-      expect(r.body).toMatchObject({ code: 'insufficient_user_authentication' });
-      const challenge = r.headers.get('www-authenticate') ?? '';
-      expect(challenge).toMatch(/^Bearer error="insufficient_user_authentication"/);
-      expect(challenge).toContain('acr_values="http://idmanagement.gov/ns/assurance/aal/2"');
-      expect(challenge).toMatch(/max_age=\d+/);
-    }
-    expect(await svc.service.store.db.oidcPayload.count({ where: { model: 'Client' } })).toBe(before);
-    expect((await stale.call('GET', stale.t('/api/admin/clients'))).status).toBe(200);
-  });
+  it.each([
+    ['whose last proof is stale', 'clients-stale', true],
+    ['who signed in with a synced passkey only (AAL2)', 'clients-aal2', false],
+  ])(
+    'asks an admin %s to step up to phrh before a change (RFC 9470), but still lets them read',
+    async (_, username, hardware) => {
+      const stale = await personWithRoles(username, ['tenant-admin'], { hardware });
+      if (hardware) {
+        await svc.service.store.db.session.updateMany({
+          where: { endedAt: null, account: { username } },
+          data: { authTime: new Date(Date.now() - 3_600_000) },
+        });
+      }
+      const before = await svc.service.store.db.oidcPayload.count({ where: { model: 'Client' } });
+      for (const [method, path, body] of [
+        ['POST', '/api/admin/clients', input],
+        ['DELETE', '/api/admin/clients/tg_whatever', undefined],
+        ['POST', '/api/admin/initial-access-tokens', { expiresInSeconds: 600 }],
+      ] as const) {
+        const r = await stale.call(method, stale.t(path), body);
+        expect(r.status).toBe(401);
+        expect(r.body).toMatchObject({ code: 'insufficient_user_authentication' });
+        const challenge = r.headers.get('www-authenticate') ?? '';
+        expect(challenge).toMatch(/^Bearer error="insufficient_user_authentication"/);
+        expect(challenge).toContain('acr_values="phrh"');
+        expect(challenge).toMatch(/max_age=300$/);
+      }
+      expect(await svc.service.store.db.oidcPayload.count({ where: { model: 'Client' } })).toBe(before);
+      expect((await stale.call('GET', stale.t('/api/admin/clients'))).status).toBe(200);
+    },
+  );
 
   it.each<[string, Record<string, unknown>, string]>([
     ['no redirect_uris', { client_name: 'x' }, 'invalid_request'],

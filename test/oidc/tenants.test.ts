@@ -1,10 +1,11 @@
 /**
  * Tenants are separate issuers: a second tenant has its own issuer, discovery and keys; its tokens,
  * codes, clients and sessions mean nothing at the first tenant's provider; one tenant's admin cannot
- * reach the other's clients.
+ * reach the other's clients (404: to them the other tenant's admin API has nothing).
  */
 import { createLocalJWKSet, type JWK, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { adminClient, type HardwareAttestation, hardwareAttestationEnv } from '../helpers/admin.ts';
 import { AuthClient } from '../helpers/auth-client.ts';
 import {
   authorizationRequest,
@@ -20,6 +21,7 @@ import { startTestService, type TestService } from '../helpers/service.ts';
 import { SoftAuthenticator } from '../helpers/webauthn/soft-authenticator.ts';
 
 let svc: TestService;
+let hw: HardwareAttestation;
 const issuers = { default: '', acme: '' };
 /** A confidential client in each tenant, with the RP configuration for it. */
 const apps = {} as Record<'default' | 'acme', { id: string; secret: string; config: oidc.Configuration }>;
@@ -27,7 +29,8 @@ const apps = {} as Record<'default' | 'acme', { id: string; secret: string; conf
 const people = {} as Record<'default' | 'acme', AuthClient>;
 
 beforeAll(async () => {
-  svc = await startTestService({ AUTH_RATE_LIMIT_PER_MINUTE: '100000', RISK_ENABLED: 'false' });
+  hw = await hardwareAttestationEnv();
+  svc = await startTestService({ ...hw.env, AUTH_RATE_LIMIT_PER_MINUTE: '100000', RISK_ENABLED: 'false' });
   await svc.service.store.db.tenant.create({ data: { slug: 'acme', displayName: 'Acme' } });
   for (const slug of ['default', 'acme'] as const) {
     issuers[slug] = `${svc.url}/t/${slug}`;
@@ -47,6 +50,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await svc?.destroy();
+  hw?.remove();
 });
 
 const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
@@ -204,34 +208,27 @@ describe('what one tenant issued means nothing at the other', () => {
 });
 
 describe('one tenant’s admin and the other tenant’s clients', () => {
-  async function adminOf(slug: 'default' | 'acme', username: string) {
-    const client = new AuthClient(svc.url, new SoftAuthenticator(), slug);
-    const r = await client.signUp(username);
-    expect(r.status).toBe(201);
-    await svc.service.store.db.account.update({
-      where: { id: (r.body.account as { id: string }).id },
-      data: { roles: JSON.stringify(['tenant-admin']) },
-    });
-    return client;
-  }
+  /** A tenant admin signed up with a security key: their writes are not refused for assurance. */
+  const adminOf = (slug: 'default' | 'acme', username: string) =>
+    adminClient(svc, hw, 'tenant-admin', { tenant: slug, username });
 
   it('keeps a default admin out of acme’s clients API, and acme’s clients out of default’s', async () => {
     const admin = await adminOf('default', 'default-admin');
-    // Their session is a default session: at acme they are not signed in.
+    // Their session is a default session: Cedar permits a tenant admin nothing at acme (404).
     const list = await admin.call('GET', `/t/acme/api/admin/clients`);
-    expect(list.status).toBe(401);
+    expect(list.status).toBe(404);
     expect(list.body.clients).toBeUndefined();
     const create = await admin.call('POST', `/t/acme/api/admin/clients`, {
       client_name: 'Planted',
       redirect_uris: ['https://evil.example/cb'],
     });
-    expect(create.status).toBe(401);
+    expect(create.status).toBe(404);
     const del = await admin.call('DELETE', `/t/acme/api/admin/clients/${apps.acme.id}`);
-    expect(del.status).toBe(401);
+    expect(del.status).toBe(404);
     const token = await admin.call('POST', `/t/acme/api/admin/initial-access-tokens`, {
       expiresInSeconds: 600,
     });
-    expect(token.status).toBe(401);
+    expect(token.status).toBe(404);
     // Through their own tenant's API, acme's client does not exist.
     const own = await admin.call<{ clients: Array<{ client_id: string }> }>(
       'GET',
@@ -266,7 +263,7 @@ describe('one tenant’s admin and the other tenant’s clients', () => {
     const ids = list.body.clients.map((c) => c.client_id);
     expect(ids).toContain(apps.acme.id);
     expect(ids).not.toContain(apps.default.id);
-    expect((await admin.call('GET', '/t/default/api/admin/clients')).status).toBe(401);
+    expect((await admin.call('GET', '/t/default/api/admin/clients')).status).toBe(404);
   });
 
   it('refuses an initial access token of one tenant at the other’s registration endpoint', async () => {

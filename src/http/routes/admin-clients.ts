@@ -1,13 +1,14 @@
 /**
  * Admin API for a tenant's OpenID Connect clients and initial access tokens (for dynamic
- * registration). Reads need an admin role; writes also need a recent multi-factor proof.
+ * registration). Reads need `ReadClients` (tenant-admin, auditor); changes need `ManageClients`
+ * (tenant-admin) and a fresh hardware-bound sign-in (see `admin-auth.ts`).
  */
 import { z } from 'zod';
 import { NotFoundError } from '../../errors.ts';
 import { clientInput, createClient, deleteClient, listClients } from '../../oidc/clients.ts';
 import type { TenantProviders } from '../../oidc/provider.ts';
 import type { Store } from '../../store/index.ts';
-import { type AdminRole, requireAdmin } from '../admin-auth.ts';
+import { requireAdmin } from '../admin-auth.ts';
 import { defineRoute, type Route, tenantParams } from '../routes.ts';
 import type { SessionEdge } from '../session-auth.ts';
 
@@ -16,9 +17,6 @@ export interface AdminClientRouteDeps {
   edge: SessionEdge;
   providers: TenantProviders;
 }
-
-const READ: readonly AdminRole[] = ['tenant-admin', 'auditor', 'super-admin'];
-const WRITE: readonly AdminRole[] = ['tenant-admin', 'super-admin'];
 
 export function adminClientRoutes(deps: AdminClientRouteDeps): Route[] {
   return [
@@ -31,10 +29,7 @@ export function adminClientRoutes(deps: AdminClientRouteDeps): Route[] {
       params: tenantParams,
       responses: { 200: { description: '`{ clients }`.' } },
       handler: async ({ req, res, params }) => {
-        const { attempt } = await requireAdmin(deps.edge, req, res, params.tenant, {
-          roles: READ,
-          write: false,
-        });
+        const { attempt } = await requireAdmin(deps.edge, req, res, params.tenant, { action: 'ReadClients' });
         return { clients: await listClients(deps.store, attempt.tenant.id) };
       },
     }),
@@ -56,8 +51,7 @@ export function adminClientRoutes(deps: AdminClientRouteDeps): Route[] {
       },
       handler: async ({ req, res, params, body }) => {
         const { attempt } = await requireAdmin(deps.edge, req, res, params.tenant, {
-          roles: WRITE,
-          write: true,
+          action: 'ManageClients',
         });
         const { provider } = await deps.providers.get(params.tenant);
         const created = await createClient(provider, deps.store, attempt.tenant.id, body);
@@ -78,8 +72,7 @@ export function adminClientRoutes(deps: AdminClientRouteDeps): Route[] {
       responses: { 204: { description: 'Deleted.' }, 404: { description: 'No such client.' } },
       handler: async ({ req, res, params }) => {
         const { attempt } = await requireAdmin(deps.edge, req, res, params.tenant, {
-          roles: WRITE,
-          write: true,
+          action: 'ManageClients',
         });
         if (!(await deleteClient(deps.store, attempt.tenant.id, params.clientId))) {
           throw new NotFoundError('No such client.');
@@ -107,7 +100,7 @@ export function adminClientRoutes(deps: AdminClientRouteDeps): Route[] {
       status: 201,
       responses: { 201: { description: '`{ initial_access_token, expires_in }`.' } },
       handler: async ({ req, res, params, body }) => {
-        await requireAdmin(deps.edge, req, res, params.tenant, { roles: WRITE, write: true });
+        await requireAdmin(deps.edge, req, res, params.tenant, { action: 'ManageClients' });
         const { provider } = await deps.providers.get(params.tenant);
         const token = await new provider.InitialAccessToken({ expiresIn: body.expiresInSeconds }).save();
         return { initial_access_token: token, expires_in: body.expiresInSeconds };

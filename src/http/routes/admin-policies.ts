@@ -2,8 +2,9 @@
  * A tenant's access and step-up policy (Cedar), for its admins: list versions, validate, upload a
  * draft (refused with Cedar's messages and positions), activate, roll back, replay a draft against the
  * last real attempts (allow / step-up / deny before and after), and simulate a sequence of attempts
- * against a fresh history. Reading needs the `tenant-admin` or `auditor` role; changes need
- * `tenant-admin` and a recent multi-factor proof.
+ * against a fresh history. Reading needs `ReadPolicies` / `ReadSettings` (tenant-admin, auditor); changes
+ * need `ManagePolicy` / `ManageSettings` (tenant-admin) and a fresh hardware-bound sign-in (see
+ * `admin-auth.ts`). Risk weights count as policy: they change decisions.
  */
 import { z } from 'zod';
 import { buildContext, type DeviceFacts, type GeoFacts } from '../../policy/cedar/context.ts';
@@ -16,7 +17,7 @@ import { riskWeightsOf } from '../../risk/scorer.ts';
 import { simulate } from '../../risk/simulation.ts';
 import type { Tenant, TenantPolicy } from '../../store/generated/postgres/client.ts';
 import type { Store } from '../../store/index.ts';
-import { type AdminRole, requireAdmin } from '../admin-auth.ts';
+import { requireAdmin } from '../admin-auth.ts';
 import { defineRoute, type Route, tenantParams } from '../routes.ts';
 import type { SessionEdge } from '../session-auth.ts';
 
@@ -27,9 +28,6 @@ export interface AdminPolicyRouteDeps {
   /** The running risk engine's data (geolocation, ASN, lists) for simulations. */
   riskServices?: RiskServices;
 }
-
-const READ: readonly AdminRole[] = ['tenant-admin', 'auditor', 'super-admin'];
-const WRITE: readonly AdminRole[] = ['tenant-admin', 'super-admin'];
 
 const policyText = z.strictObject({
   text: z
@@ -83,7 +81,7 @@ export function adminPolicyRoutes(deps: AdminPolicyRouteDeps): Route[] {
       params: tenantParams,
       responses: { 200: { description: 'Versions.' }, 403: { description: 'Not an admin.' } },
       handler: async ({ req, res, params }) => {
-        const { attempt } = await requireAdmin(edge, req, res, params.tenant, { roles: READ, write: false });
+        const { attempt } = await requireAdmin(edge, req, res, params.tenant, { action: 'ReadPolicies' });
         const rows = await policies.list(attempt.tenant.id);
         return {
           active: rows.find((r) => r.status === 'active')?.version ?? null,
@@ -102,7 +100,7 @@ export function adminPolicyRoutes(deps: AdminPolicyRouteDeps): Route[] {
       body: policyText,
       responses: { 200: { description: '`{ valid, errors, warnings }`.' } },
       handler: async ({ req, res, params, body }) => {
-        await requireAdmin(edge, req, res, params.tenant, { roles: READ, write: false });
+        await requireAdmin(edge, req, res, params.tenant, { action: 'ReadPolicies' });
         const result = compilePolicy(body.text);
         return result.ok
           ? { valid: true, errors: [], warnings: result.warnings }
@@ -124,8 +122,7 @@ export function adminPolicyRoutes(deps: AdminPolicyRouteDeps): Route[] {
       },
       handler: async ({ req, res, params, body }) => {
         const { attempt, account } = await requireAdmin(edge, req, res, params.tenant, {
-          roles: WRITE,
-          write: true,
+          action: 'ManagePolicy',
         });
         return view(await policies.createDraft(attempt.tenant.id, body.text, account.id));
       },
@@ -140,7 +137,7 @@ export function adminPolicyRoutes(deps: AdminPolicyRouteDeps): Route[] {
       body: z.strictObject({}),
       responses: { 200: { description: 'The active version.' } },
       handler: async ({ req, res, params }) => {
-        const { attempt } = await requireAdmin(edge, req, res, params.tenant, { roles: WRITE, write: true });
+        const { attempt } = await requireAdmin(edge, req, res, params.tenant, { action: 'ManagePolicy' });
         return view(await policies.activate(attempt.tenant.id, params.version));
       },
     }),
@@ -154,7 +151,7 @@ export function adminPolicyRoutes(deps: AdminPolicyRouteDeps): Route[] {
       body: z.strictObject({}),
       responses: { 200: { description: 'The active version, or `{ active: null }` for the default.' } },
       handler: async ({ req, res, params }) => {
-        const { attempt } = await requireAdmin(edge, req, res, params.tenant, { roles: WRITE, write: true });
+        const { attempt } = await requireAdmin(edge, req, res, params.tenant, { action: 'ManagePolicy' });
         const row = await policies.rollback(attempt.tenant.id);
         return row ? view(row) : { active: null };
       },
@@ -178,7 +175,7 @@ export function adminPolicyRoutes(deps: AdminPolicyRouteDeps): Route[] {
       }),
       responses: { 200: { description: 'Counts before and after, and the attempts whose outcome changes.' } },
       handler: async ({ req, res, params, body }) => {
-        const { attempt } = await requireAdmin(edge, req, res, params.tenant, { roles: READ, write: false });
+        const { attempt } = await requireAdmin(edge, req, res, params.tenant, { action: 'ReadPolicies' });
         const tenantId = attempt.tenant.id;
         const draft = await policies.resolve(tenantId, body);
         const current = (await policies.activeFor(tenantId)).policy;
@@ -245,7 +242,7 @@ export function adminPolicyRoutes(deps: AdminPolicyRouteDeps): Route[] {
       }),
       responses: { 200: { description: '`{ results }`, one per attempt in order.' } },
       handler: async ({ req, res, params, body }) => {
-        const { attempt } = await requireAdmin(edge, req, res, params.tenant, { roles: READ, write: false });
+        const { attempt } = await requireAdmin(edge, req, res, params.tenant, { action: 'ReadPolicies' });
         const tenantId = attempt.tenant.id;
         const policy = await policies.resolve(tenantId, body);
         const tenant = await deps.store.db.tenant.findUniqueOrThrow({ where: { id: tenantId } });
@@ -266,7 +263,7 @@ export function adminPolicyRoutes(deps: AdminPolicyRouteDeps): Route[] {
       params: tenantParams,
       responses: { 200: { description: 'Settings.' } },
       handler: async ({ req, res, params }) => {
-        const { attempt } = await requireAdmin(edge, req, res, params.tenant, { roles: READ, write: false });
+        const { attempt } = await requireAdmin(edge, req, res, params.tenant, { action: 'ReadSettings' });
         const t = await deps.store.db.tenant.findUniqueOrThrow({ where: { id: attempt.tenant.id } });
         return settingsView(t);
       },
@@ -286,7 +283,7 @@ export function adminPolicyRoutes(deps: AdminPolicyRouteDeps): Route[] {
       }),
       responses: { 200: { description: 'Settings (every instance within 2 s).' } },
       handler: async ({ req, res, params, body }) => {
-        const { attempt } = await requireAdmin(edge, req, res, params.tenant, { roles: WRITE, write: true });
+        const { attempt } = await requireAdmin(edge, req, res, params.tenant, { action: 'ManageSettings' });
         const t = await deps.store.db.tenant.update({ where: { id: attempt.tenant.id }, data: body });
         return settingsView(t);
       },
@@ -300,7 +297,7 @@ export function adminPolicyRoutes(deps: AdminPolicyRouteDeps): Route[] {
       params: tenantParams,
       responses: { 200: { description: '`{ weights }`.' } },
       handler: async ({ req, res, params }) => {
-        const { attempt } = await requireAdmin(edge, req, res, params.tenant, { roles: READ, write: false });
+        const { attempt } = await requireAdmin(edge, req, res, params.tenant, { action: 'ReadPolicies' });
         const tenant = await deps.store.db.tenant.findUniqueOrThrow({ where: { id: attempt.tenant.id } });
         return {
           weights: riskWeightsOf(tenant),
@@ -324,7 +321,7 @@ export function adminPolicyRoutes(deps: AdminPolicyRouteDeps): Route[] {
       }),
       responses: { 200: { description: '`{ weights }`.' } },
       handler: async ({ req, res, params, body }) => {
-        const { attempt } = await requireAdmin(edge, req, res, params.tenant, { roles: WRITE, write: true });
+        const { attempt } = await requireAdmin(edge, req, res, params.tenant, { action: 'ManagePolicy' });
         await deps.store.db.tenant.update({
           where: { id: attempt.tenant.id },
           data: { riskWeights: Object.keys(body.weights).length > 0 ? JSON.stringify(body.weights) : null },

@@ -18,6 +18,8 @@ export interface ChainInfo {
   chainId: number;
   rpcUrl: string;
   registryAddress: string;
+  /** The AuditAnchor contract, when audit anchoring is on. */
+  auditAnchorAddress?: string | undefined;
 }
 
 const checkResult = z.object({
@@ -46,7 +48,9 @@ const chainSchema = z.object({
       legacyNonce: z.boolean(),
     })
     .meta({ description: 'A ready-made network entry for stock ethr-did-resolver.' }),
-  anchors: z.record(z.string(), z.string()),
+  anchors: z
+    .record(z.string(), z.string())
+    .meta({ description: 'Anchor contracts by purpose: `audit` is AuditAnchor (audit chain heads).' }),
 });
 
 export interface OpsDeps {
@@ -154,7 +158,7 @@ export function opsRoutes(deps: OpsDeps): Route[] {
             registry: c.registryAddress,
             legacyNonce: false,
           },
-          anchors: {},
+          anchors: c.auditAnchorAddress ? { audit: c.auditAnchorAddress } : {},
         };
       },
     }),

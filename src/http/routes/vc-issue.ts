@@ -6,8 +6,8 @@
  *   1. bearer   `Authorization: Bearer <access token>` (RFC 6750) validated by the `BearerAuthorizer`
  *               (the OpenID Connect provider); unknown, expired or another tenant's token → 401
  *               `invalid_token`; a token without scope `vc:issue` → 403 `insufficient_scope`
- *   2. admin    otherwise a cookie session of a `tenant-admin` (or `super-admin`) with a recent
- *               multi-factor proof (RFC 9470 challenge otherwise), same-site requests only
+ *   2. admin    otherwise a cookie session allowed `IssueCredentials` (tenant-admin, super-admin) with
+ *               a fresh hardware-bound sign-in (RFC 9470 challenge otherwise), same-site requests only
  *   3. nobody   neither → 401 with `WWW-Authenticate: Bearer`
  * The tenant is the path's; on the global paths it is the token's, or `default` for an admin session.
  * Only the tenant's own credentials are found: another tenant's answers 404 like an unknown one.
@@ -25,7 +25,7 @@ import type { CredentialFormat } from '../../credentials/verify.ts';
 import { TrustgateError } from '../../errors.ts';
 import type { Store } from '../../store/index.ts';
 import { DEFAULT_TENANT, findTenant } from '../../tenants.ts';
-import { type AdminRole, requireAdmin } from '../admin-auth.ts';
+import { requireAdmin } from '../admin-auth.ts';
 import { defineRoute, type Route, tenantParams } from '../routes.ts';
 import type { SessionEdge } from '../session-auth.ts';
 
@@ -58,8 +58,6 @@ export interface VcIssueRouteDeps {
   /** Read at request time, so the OpenID Connect provider can supply it once it has started. */
   bearer?: BearerAuthorizer;
 }
-
-const ISSUERS: readonly AdminRole[] = ['tenant-admin', 'super-admin'];
 
 /** 401 with a Bearer challenge (RFC 6750 §3): without an `error` when no credentials were sent. */
 class BearerChallengeError extends TrustgateError {
@@ -121,8 +119,7 @@ async function authorize(
     );
   }
   const { attempt, account } = await requireAdmin(deps.edge, req, res, slug ?? DEFAULT_TENANT, {
-    roles: ISSUERS,
-    write: true,
+    action: 'IssueCredentials',
   });
   return { tenantId: attempt.tenant.id, actor: { kind: 'admin', accountId: account.id } };
 }

@@ -1,0 +1,209 @@
+/**
+ * A tenant's audit log for its admins (`ReadAudit`: auditors, tenant admins, super-admins): the records
+ * newest first with filters, a verification of the hash chain and its on-chain anchors naming the
+ * first broken record, and an export as JSON Lines for SIEMs (streamed in `seq` order).
+ */
+import type { Response } from 'express';
+import { z } from 'zod';
+import type { StoredRecord } from '../../audit/chain.ts';
+import { type AnchorSource, verifyAuditChain } from '../../audit/verify.ts';
+import type { Store } from '../../store/index.ts';
+import { requireAdmin } from '../admin-auth.ts';
+import { defineRoute, type Route, tenantParams } from '../routes.ts';
+import type { SessionEdge } from '../session-auth.ts';
+
+export interface AdminAuditRouteDeps {
+  store: Store;
+  edge: SessionEdge;
+  /** The on-chain anchors; null when anchoring is off. */
+  anchors: () => AnchorSource | null;
+}
+
+const listQuery = z.object({
+  type: z.string().min(1).max(100).optional().meta({ description: 'Only records of this type.' }),
+  account: z.string().min(1).max(100).optional().meta({ description: 'Only records about this account id.' }),
+  since: z.iso
+    .datetime({ offset: true })
+    .optional()
+    .meta({ description: 'Only records written at or after.' }),
+  before: z.coerce
+    .number()
+    .int()
+    .positive()
+    .optional()
+    .meta({ description: 'Page cursor: records with a smaller seq (the previous page’s `next`).' }),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+});
+
+const recordSchema = z.object({
+  seq: z.number().int(),
+  prevHash: z.string(),
+  hash: z.string(),
+  type: z.string(),
+  accountId: z.string().nullable(),
+  actor: z.unknown(),
+  detail: z.unknown(),
+  ip: z.string().nullable(),
+  createdAt: z.string(),
+});
+
+const SELECT = {
+  tenantId: true,
+  seq: true,
+  prevHash: true,
+  hash: true,
+  type: true,
+  accountId: true,
+  actor: true,
+  detail: true,
+  ip: true,
+  createdAt: true,
+} as const;
+
+/** A record as the API and the export show it (detail and actor as JSON, not text). */
+function view(row: StoredRecord) {
+  const parse = (text: string | null) => {
+    if (text === null) return null;
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      return text; // a tampered record is shown as stored; verification names it
+    }
+  };
+  return {
+    seq: row.seq!,
+    prevHash: row.prevHash ?? '',
+    hash: row.hash ?? '',
+    type: row.type,
+    accountId: row.accountId,
+    actor: parse(row.actor),
+    detail: parse(row.detail),
+    ip: row.ip,
+    createdAt: row.createdAt.toISOString(),
+  };
+}
+
+/** Writes `line`, waiting for the socket to drain when its buffer is full. */
+async function writeLine(res: Response, line: string): Promise<void> {
+  if (!res.write(line)) {
+    await new Promise<void>((resolve, reject) => {
+      res.once('drain', resolve);
+      res.once('close', () => reject(new Error('client went away')));
+    });
+  }
+}
+
+export function adminAuditRoutes(deps: AdminAuditRouteDeps): Route[] {
+  const { store, edge } = deps;
+  return [
+    defineRoute({
+      method: 'get',
+      path: '/t/:tenant/api/admin/audit',
+      operationId: 'listAuditRecords',
+      summary: 'The tenant’s audit records, newest first, filtered by type, account and time.',
+      tags: ['admin', 'audit'],
+      params: tenantParams,
+      query: listQuery,
+      responses: {
+        200: {
+          description:
+            '`{ records, next }`: `next` is the `before` cursor of the next page (null at the end).',
+          schema: z.object({ records: z.array(recordSchema), next: z.number().int().nullable() }),
+        },
+        403: { description: 'Not an admin of this tenant.' },
+      },
+      handler: async ({ req, res, params, query }) => {
+        const { tenant } = await requireAdmin(edge, req, res, params.tenant, { action: 'ReadAudit' });
+        const rows = (await store.db.securityEvent.findMany({
+          where: {
+            tenantId: tenant.id,
+            seq: query.before === undefined ? { not: null } : { lt: query.before },
+            ...(query.type ? { type: query.type } : {}),
+            ...(query.account ? { accountId: query.account } : {}),
+            ...(query.since ? { createdAt: { gte: new Date(query.since) } } : {}),
+          },
+          orderBy: { seq: 'desc' },
+          take: query.limit + 1,
+          select: SELECT,
+        })) as StoredRecord[];
+        const page = rows.slice(0, query.limit);
+        res.setHeader('Cache-Control', 'no-store');
+        return {
+          records: page.map(view),
+          next: rows.length > query.limit ? (page.at(-1)?.seq ?? null) : null,
+        };
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/t/:tenant/api/admin/audit/verify',
+      operationId: 'verifyAuditChain',
+      summary:
+        'Verifies the tenant’s audit hash chain and its on-chain anchors; names the first broken record.',
+      description:
+        'Reasons: `missing_record` (deleted), `prev_hash_mismatch` (reordered), `hash_mismatch` (edited), ' +
+        '`anchor_mismatch` (rewritten with recomputed hashes: only the chain catches it), `truncated`, ' +
+        '`head_mismatch`.',
+      tags: ['admin', 'audit'],
+      params: tenantParams,
+      responses: {
+        200: {
+          description: '`{ ok, records, anchorsChecked, firstBroken? }`.',
+          schema: z.object({
+            ok: z.boolean(),
+            tenantId: z.string(),
+            records: z.number().int(),
+            anchorsChecked: z.number().int(),
+            anchorsUnavailable: z.string().optional(),
+            firstBroken: z
+              .object({ seq: z.number().int(), reason: z.string(), detail: z.string() })
+              .optional(),
+          }),
+        },
+      },
+      handler: async ({ req, res, params }) => {
+        const { tenant } = await requireAdmin(edge, req, res, params.tenant, { action: 'ReadAudit' });
+        res.setHeader('Cache-Control', 'no-store');
+        return verifyAuditChain(store, tenant.id, { anchors: deps.anchors() });
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/t/:tenant/api/admin/audit/export',
+      operationId: 'exportAuditRecords',
+      summary: 'Every audit record of the tenant as JSON Lines (`application/x-ndjson`), oldest first.',
+      tags: ['admin', 'audit'],
+      params: tenantParams,
+      responses: {
+        200: {
+          description: 'One record per line, with seq, prevHash and hash.',
+          contentType: 'application/x-ndjson',
+        },
+      },
+      handler: async ({ req, res, params }) => {
+        const { tenant } = await requireAdmin(edge, req, res, params.tenant, { action: 'ReadAudit' });
+        res.status(200);
+        res.setHeader('Content-Type', 'application/x-ndjson; charset=utf-8');
+        res.setHeader('Cache-Control', 'no-store');
+        res.setHeader(
+          'Content-Disposition',
+          `attachment; filename="audit-${params.tenant}-${new Date().toISOString().slice(0, 10)}.jsonl"`,
+        );
+        let after = 0;
+        for (;;) {
+          const rows = (await store.db.securityEvent.findMany({
+            where: { tenantId: tenant.id, seq: { gt: after } },
+            orderBy: { seq: 'asc' },
+            take: 500,
+            select: SELECT,
+          })) as StoredRecord[];
+          if (rows.length === 0) break;
+          await writeLine(res, `${rows.map((r) => JSON.stringify(view(r))).join('\n')}\n`);
+          after = rows.at(-1)!.seq!;
+        }
+        res.end();
+        return undefined;
+      },
+    }),
+  ];
+}
