@@ -11,6 +11,7 @@
 import type { Logger } from '../log.ts';
 import type { EndedSession } from '../sessions/sessions.ts';
 import type { Store, Tx } from '../store/index.ts';
+import { PollingWorker } from '../util/polling-worker.ts';
 import { revokeGrant } from './adapter.ts';
 import type { TenantProviders } from './provider.ts';
 
@@ -39,10 +40,6 @@ const MAX_ATTEMPTS = 12;
 const BATCH = 20;
 
 export class LogoutDelivery {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  private stopped = false;
-
   constructor(
     private readonly deps: {
       store: Store;
@@ -50,37 +47,27 @@ export class LogoutDelivery {
       log: Logger;
       pollMs?: number;
     },
-  ) {}
+  ) {
+    this.worker = new PollingWorker(() => this.round(), {
+      pollMs: deps.pollMs ?? 2000,
+      log: deps.log,
+      name: 'back-channel logout',
+    });
+  }
+
+  private readonly worker: PollingWorker;
 
   start(): void {
-    this.stopped = false;
-    this.schedule(0);
+    this.worker.start();
   }
 
-  /** Runs a delivery round soon (after a revocation committed). */
+  /** Runs a round soon (new work was committed here or announced by another instance). */
   kick(): void {
-    if (!this.stopped) this.schedule(0);
+    this.worker.kick();
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.running;
-  }
-
-  private schedule(delayMs: number): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      if (this.running) return this.schedule(100);
-      this.running = this.round()
-        .then(() => undefined)
-        .catch((err) => this.deps.log.warn({ err }, 'back-channel logout round failed'))
-        .finally(() => {
-          this.running = undefined;
-          if (!this.stopped) this.schedule(this.deps.pollMs ?? 2_000);
-        });
-    }, delayMs);
-    this.timer.unref();
+  stop(): Promise<void> {
+    return this.worker.stop();
   }
 
   /** One round: claims due deliveries (a compare-and-set on `nextAttemptAt`) and sends them. */

@@ -14,6 +14,7 @@ import type { Logger } from '../log.ts';
 import { type SafeFetchOptions, type SafeResponse, safeFetch } from '../net/safe-fetch.ts';
 import { describeDeliveryError } from '../oidc/revocation.ts';
 import { isUniqueViolation, type Store } from '../store/index.ts';
+import { PollingWorker } from '../util/polling-worker.ts';
 import { SET_MEDIA_TYPE } from './events.ts';
 import type { SsfStreams } from './streams.ts';
 
@@ -32,10 +33,6 @@ export interface QueuedSet {
 export type PushFetch = (url: string, options: SafeFetchOptions) => Promise<SafeResponse>;
 
 export class SsfPush {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  private stopped = true;
-
   constructor(
     private readonly deps: {
       store: Store;
@@ -48,7 +45,15 @@ export class SsfPush {
       timeoutMs?: number;
       fetch?: PushFetch;
     },
-  ) {}
+  ) {
+    this.worker = new PollingWorker(() => this.round(), {
+      pollMs: deps.pollMs ?? 1_000,
+      log: deps.log,
+      name: 'Shared Signals push',
+    });
+  }
+
+  private readonly worker: PollingWorker;
 
   /** Queues SETs (a `jti` already queued is skipped: re-running a change queues nothing twice). */
   async queue(sets: QueuedSet[]): Promise<number> {
@@ -71,34 +76,16 @@ export class SsfPush {
   }
 
   start(): void {
-    this.stopped = false;
-    this.schedule(0);
+    this.worker.start();
   }
 
   /** Runs a delivery round soon (after SETs were queued, here or on another instance). */
   kick(): void {
-    if (!this.stopped) this.schedule(0);
+    this.worker.kick();
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.running;
-  }
-
-  private schedule(delayMs: number): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      if (this.running) return this.schedule(50);
-      this.running = this.round()
-        .then(() => undefined)
-        .catch((err) => this.deps.log.warn({ err }, 'Shared Signals push round failed'))
-        .finally(() => {
-          this.running = undefined;
-          if (!this.stopped) this.schedule(this.deps.pollMs ?? 1_000);
-        });
-    }, delayMs);
-    this.timer.unref();
+  stop(): Promise<void> {
+    return this.worker.stop();
   }
 
   /** One round: claims due SETs and pushes them; answers how many were delivered. */
