@@ -55,7 +55,8 @@ export interface VerifyOptions {
   batchSize?: number;
 }
 
-const SELECT = {
+/** The columns of a chained record (what the hash covers, and the chain links). */
+export const RECORD_COLUMNS = {
   tenantId: true,
   seq: true,
   prevHash: true,
@@ -138,7 +139,7 @@ export async function verifyAuditChain(
       where: { tenantId, seq: { gte: expected } },
       orderBy: { seq: 'asc' },
       take: batchSize,
-      select: SELECT,
+      select: RECORD_COLUMNS,
     })) as StoredRecord[];
     if (rows.length === 0) break;
     for (const row of rows) {

@@ -6,7 +6,7 @@
 import type { Response } from 'express';
 import { z } from 'zod';
 import type { StoredRecord } from '../../audit/chain.ts';
-import { type AnchorSource, verifyAuditChain } from '../../audit/verify.ts';
+import { type AnchorSource, RECORD_COLUMNS, verifyAuditChain } from '../../audit/verify.ts';
 import type { Store } from '../../store/index.ts';
 import { requireAdmin } from '../admin-auth.ts';
 import { defineRoute, type Route, tenantParams } from '../routes.ts';
@@ -46,19 +46,6 @@ const recordSchema = z.object({
   ip: z.string().nullable(),
   createdAt: z.string(),
 });
-
-const SELECT = {
-  tenantId: true,
-  seq: true,
-  prevHash: true,
-  hash: true,
-  type: true,
-  accountId: true,
-  actor: true,
-  detail: true,
-  ip: true,
-  createdAt: true,
-} as const;
 
 /** A record as the API and the export show it (detail and actor as JSON, not text). */
 function view(row: StoredRecord) {
@@ -124,7 +111,7 @@ export function adminAuditRoutes(deps: AdminAuditRouteDeps): Route[] {
           },
           orderBy: { seq: 'desc' },
           take: query.limit + 1,
-          select: SELECT,
+          select: RECORD_COLUMNS,
         })) as StoredRecord[];
         const page = rows.slice(0, query.limit);
         res.setHeader('Cache-Control', 'no-store');
@@ -195,7 +182,7 @@ export function adminAuditRoutes(deps: AdminAuditRouteDeps): Route[] {
             where: { tenantId: tenant.id, seq: { gt: after } },
             orderBy: { seq: 'asc' },
             take: 500,
-            select: SELECT,
+            select: RECORD_COLUMNS,
           })) as StoredRecord[];
           if (rows.length === 0) break;
           await writeLine(res, `${rows.map((r) => JSON.stringify(view(r))).join('\n')}\n`);
