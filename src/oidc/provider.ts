@@ -93,6 +93,7 @@ export class TenantProviders {
   private readonly cache = new Map<string, Cached>();
   /** Per request: the clients whose back-channel logout the provider could not deliver, and why. */
   private readonly undelivered = new WeakMap<object, Map<string, string>>();
+  private readonly sessionsOfRequest = new WeakMap<object, Promise<ActiveSession | null>>();
 
   constructor(private readonly deps: OidcDeps) {
     this.oidcKeys = new OidcKeys({ store: deps.store, keys: deps.keys, rotationMs: deps.keyRotationMs });
@@ -159,11 +160,18 @@ export class TenantProviders {
     );
   }
 
-  /** The live Trustgate session a request carries (from its cookie), in `tenant`. */
-  async liveSession(ctx: KoaContextWithOIDC, tenant: Tenant): Promise<ActiveSession | null> {
-    const token = ctx.cookies.get(this.deps.sessionCookie, { signed: false });
-    if (!token) return null;
-    return this.deps.sessions.find(token, tenant);
+  /**
+   * The live Trustgate session a request carries (from its cookie), in `tenant`: read once per request
+   * (the login check and the grant link of one authorization share it).
+   */
+  liveSession(ctx: KoaContextWithOIDC, tenant: Tenant): Promise<ActiveSession | null> {
+    let found = this.sessionsOfRequest.get(ctx);
+    if (!found) {
+      const token = ctx.cookies.get(this.deps.sessionCookie, { signed: false });
+      found = token ? this.deps.sessions.find(token, tenant) : Promise.resolve(null);
+      this.sessionsOfRequest.set(ctx, found);
+    }
+    return found;
   }
 
   private configuration(
