@@ -32,8 +32,11 @@ import { createMetrics } from './http/metrics.ts';
 import { oidcMount } from './http/oidc-mount.ts';
 import { accountRoutes } from './http/routes/accounts.ts';
 import { adminAuditRoutes } from './http/routes/admin-audit.ts';
+import { adminAuthenticatorRoutes } from './http/routes/admin-authenticators.ts';
 import { adminClientRoutes } from './http/routes/admin-clients.ts';
+import { adminDashboardRoutes } from './http/routes/admin-dashboard.ts';
 import { adminDeviceRoutes } from './http/routes/admin-devices.ts';
+import { adminMeRoutes } from './http/routes/admin-me.ts';
 import { adminPeopleRoutes } from './http/routes/admin-people.ts';
 import { adminPolicyRoutes } from './http/routes/admin-policies.ts';
 import { adminSsfRoutes } from './http/routes/admin-ssf.ts';
@@ -42,8 +45,10 @@ import { authRoutes } from './http/routes/auth.ts';
 import { chainJobRoutes } from './http/routes/chain-jobs.ts';
 import { homeRoutes } from './http/routes/home.ts';
 import { identifierRoutes } from './http/routes/identifiers.ts';
+import { meActivityRoutes } from './http/routes/me-activity.ts';
 import { meCredentialRoutes } from './http/routes/me-credentials.ts';
 import { meDeviceRoutes } from './http/routes/me-devices.ts';
+import { meDidRoutes } from './http/routes/me-did.ts';
 import { meFactorRoutes } from './http/routes/me-factors.ts';
 import { oidcInteractionRoutes } from './http/routes/oidc-interactions.ts';
 import { opsRoutes } from './http/routes/ops.ts';
@@ -359,6 +364,11 @@ export async function startService(config: Config, options: ServiceOptions): Pro
       ...adminSsfRoutes({ edge, streams: devices.streams }),
       ...adminPeopleRoutes({ store, edge, sessions }),
       ...adminTenantRoutes({ store, edge, publicUrl: config.PUBLIC_URL }),
+      ...adminMeRoutes({ edge }),
+      ...adminDashboardRoutes({ store, edge, policies }),
+      ...adminAuthenticatorRoutes({ store, edge, trust }),
+      ...meActivityRoutes({ store, edge }),
+      ...meDidRoutes({ store, edge, resolver, chain, timeoutMs: config.READY_TIMEOUT_MS }),
       ...(options.extraRoutes ?? []),
     );
     const app = createApp({

@@ -18,6 +18,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { normalizeCredential } from 'did-jwt-vc';
+import type { AuditActor } from '../audit/chain.ts';
 import { recordEvent, type SecurityEventInput } from '../audit/events.ts';
 import { ConflictError, TrustgateError } from '../errors.ts';
 import type { IdentityAgent } from '../identity/agent.ts';
@@ -163,7 +164,12 @@ interface IssueSpec {
   audience?: string | null;
   expiresAt?: Date | null;
   /** Written with the credential (VC API calls). */
-  event?: { type: string; accountId?: string | null; detail: Record<string, unknown> };
+  event?: {
+    type: string;
+    accountId?: string | null;
+    actor?: AuditActor | null;
+    detail: Record<string, unknown>;
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -361,9 +367,11 @@ export class CredentialIssuance {
       accountId: holder?.id ?? null,
       subjectDid: subjectDid ?? null,
       expiresAt,
+      // The record concerns the holder (their activity shows it); who issued it is the actor.
       event: {
         type: 'credential.issued',
-        accountId: input.actor.kind === 'admin' ? input.actor.accountId : null,
+        accountId: holder?.id ?? null,
+        actor: auditActor(input.actor),
         detail: { credentialId: id, type, format, via: 'vc_api', ...actorDetail(input.actor) },
       },
     });
@@ -421,7 +429,8 @@ export class CredentialIssuance {
       }
       await recordEvent(tx, {
         tenantId,
-        accountId: input.actor?.kind === 'admin' ? input.actor.accountId : null,
+        accountId: record.accountId,
+        actor: input.actor ? auditActor(input.actor) : { kind: 'system' },
         type: 'credential.status_changed',
         detail: {
           credentialId,
@@ -728,6 +737,13 @@ function mostSpecificType(type: unknown): string {
     (t): t is string => typeof t === 'string' && t !== 'VerifiableCredential',
   );
   return (types.at(-1) ?? 'VerifiableCredential').slice(0, 200);
+}
+
+/** The audit record's actor for who asked (an admin or an OAuth client). */
+function auditActor(actor: IssuanceActor): AuditActor {
+  return actor.kind === 'admin'
+    ? { kind: 'admin', id: actor.accountId }
+    : { kind: 'client', id: actor.clientId };
 }
 
 function actorDetail(actor: IssuanceActor): Record<string, string> {

@@ -11,6 +11,7 @@
  * Every read is scoped to one tenant and, for people, to their own account: another person's device
  * (or another tenant's) is simply not found (404), never "forbidden".
  */
+import { recordEvent } from '../audit/events.ts';
 import { NotFoundError } from '../errors.ts';
 import type { Passkey, RiskAttempt, RiskDevice } from '../store/generated/postgres/client.ts';
 import type { Store } from '../store/index.ts';
@@ -213,7 +214,15 @@ export class DeviceRegistry {
   /** Names a device in scope. */
   async rename(scope: DeviceScope, id: string, label: string): Promise<DeviceView> {
     const device = await this.find(scope, id);
-    await this.store.db.riskDevice.updateMany({ where: { id: device.id }, data: { label } });
+    await this.store.tx(async (tx) => {
+      await tx.riskDevice.updateMany({ where: { id: device.id }, data: { label } });
+      await recordEvent(tx, {
+        tenantId: device.tenantId,
+        accountId: device.accountId,
+        type: 'device.renamed',
+        detail: { deviceId: device.id, from: device.label, to: label },
+      });
+    });
     return this.view(scope, id);
   }
 

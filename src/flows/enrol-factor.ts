@@ -173,9 +173,21 @@ export async function renamePasskey(
   id: string,
   name: string,
 ): Promise<Passkey> {
-  const r = await deps.store.db.passkey.updateMany({ where: { id, accountId: account.id }, data: { name } });
-  if (r.count !== 1) throw new NotFoundError('No such passkey.');
-  return (await deps.store.db.passkey.findUnique({ where: { id } }))!;
+  return deps.store.tx(async (tx) => {
+    const before = await tx.passkey.findFirst({
+      where: { id, accountId: account.id },
+      select: { name: true },
+    });
+    if (!before) throw new NotFoundError('No such passkey.');
+    const passkey = await tx.passkey.update({ where: { id }, data: { name } });
+    await recordEvent(tx, {
+      tenantId: account.tenantId,
+      accountId: account.id,
+      type: 'passkey.renamed',
+      detail: { passkeyId: id, from: before.name, to: name },
+    });
+    return passkey;
+  });
 }
 
 export async function removePasskey(

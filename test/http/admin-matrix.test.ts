@@ -129,6 +129,9 @@ const policyStatus = async (version: string) =>
 
 // --- the table ----------------------------------------------------------------------------------------
 
+/** Not a Cedar action: the endpoint answers any signed-in person of the tenant (and super-admins). */
+const ANY_SIGNED_IN = 'ReadSelf';
+
 const ENDPOINTS: Endpoint[] = [
   // people, sessions, roles, risk (admin-people.ts)
   { method: 'GET', route: '/t/:tenant/api/admin/people', action: 'ReadPeople', ok: 200 },
@@ -168,6 +171,9 @@ const ENDPOINTS: Endpoint[] = [
       (await db().session.findUniqueOrThrow({ where: { publicId: c.params!.publicId! } })).endedAt !== null,
   },
   { method: 'GET', route: '/t/:tenant/api/admin/risk/assessments', action: 'ReadRisk', ok: 200 },
+  { method: 'GET', route: '/t/:tenant/api/admin/dashboard', action: 'ReadRisk', ok: 200 },
+  // who the console talks to (admin-me.ts): any signed-in person of the tenant
+  { method: 'GET', route: '/t/:tenant/api/admin/me', action: ANY_SIGNED_IN, ok: 200 },
 
   // devices and revocations (admin-devices.ts)
   {
@@ -263,6 +269,7 @@ const ENDPOINTS: Endpoint[] = [
     }),
   },
   { method: 'GET', route: '/t/:tenant/api/admin/settings', action: 'ReadSettings', ok: 200 },
+  { method: 'GET', route: '/t/:tenant/api/admin/authenticators', action: 'ReadSettings', ok: 200 },
   {
     method: 'PATCH',
     route: '/t/:tenant/api/admin/settings',
@@ -427,7 +434,9 @@ function expected(endpoint: Endpoint, p: Principal): Expected {
   const superAdmin = p.roles.includes('super-admin');
   const allowed = GLOBAL_ACTIONS.has(endpoint.action)
     ? superAdmin
-    : superAdmin || (p.tenant === TENANT && p.roles.some((r) => MAY[r]?.has(endpoint.action)));
+    : superAdmin ||
+      (p.tenant === TENANT &&
+        (endpoint.action === ANY_SIGNED_IN || p.roles.some((r) => MAY[r]?.has(endpoint.action))));
   if (!allowed) return GLOBAL_ACTIONS.has(endpoint.action) || p.tenant === TENANT ? 403 : 404;
   if (isChange(endpoint.action) && !p.hardware) return 'phrh challenge';
   return endpoint.ok;

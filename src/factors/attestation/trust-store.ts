@@ -166,6 +166,14 @@ export class AttestationTrustStore {
       throw new AttestationRefusedError(statement.refusedStatus, statement.description);
   }
 
+  /** Every root in the store (DER), with the format it is restricted to, or `any` (read-only view). */
+  roots(): Array<{ fmt: string; der: Uint8Array }> {
+    return [
+      ...this.anyFormat.map((der) => ({ fmt: 'any', der })),
+      ...[...this.byFormat].flatMap(([fmt, list]) => list.map((der) => ({ fmt, der }))),
+    ];
+  }
+
   /** Roots that apply to `fmt` (DER). */
   rootsFor(fmt: string): Uint8Array[] {
     return [...this.anyFormat, ...(this.byFormat.get(fmt) ?? [])];

@@ -1,7 +1,8 @@
 /**
  * A tenant's audit log for its admins (`ReadAudit`: auditors, tenant admins, super-admins): the records
  * newest first with filters, a verification of the hash chain and its on-chain anchors naming the
- * first broken record, and an export as JSON Lines for SIEMs (streamed in `seq` order).
+ * first broken record (with the stored head and the latest anchors, each checked against the chain),
+ * and an export as JSON Lines for SIEMs (streamed in `seq` order).
  */
 import type { Response } from 'express';
 import { z } from 'zod';
@@ -46,6 +47,61 @@ const recordSchema = z.object({
   ip: z.string().nullable(),
   createdAt: z.string(),
 });
+
+/** How many of the latest anchors the verification lists. */
+const ANCHORS_SHOWN = 10;
+
+/**
+ * What the chain holds at an anchored seq, compared with the record's hash in the log now: `matches`,
+ * `differs` (the log was rewritten there), `not_found` (not mined yet, or never), `unchecked` (no chain).
+ */
+const ON_CHAIN = ['matches', 'differs', 'not_found', 'unchecked'] as const;
+type OnChain = (typeof ON_CHAIN)[number];
+
+const anchorSchema = z.object({
+  seq: z.number().int(),
+  status: z.string().meta({ description: '`pending`, `submitted`, `anchored` or `failed`.' }),
+  head: z.string(),
+  txHash: z.string().nullable(),
+  blockNumber: z.number().int().nullable(),
+  anchoredAt: z.string().nullable(),
+  onChain: z.enum(ON_CHAIN),
+});
+
+/** The latest anchors of the tenant, newest first, each read back from the chain. */
+async function latestAnchors(store: Store, tenantId: string, source: AnchorSource | null) {
+  const rows = await store.db.auditAnchor.findMany({
+    where: { tenantId },
+    orderBy: { seq: 'desc' },
+    take: ANCHORS_SHOWN,
+  });
+  const logged = await store.db.securityEvent.findMany({
+    where: { tenantId, seq: { in: rows.map((r) => r.seq) } },
+    select: { seq: true, hash: true },
+  });
+  const hashAt = new Map(logged.map((r) => [r.seq, r.hash]));
+  const check = async (seq: number): Promise<OnChain> => {
+    if (!source) return 'unchecked';
+    try {
+      const head = await source.headAt(tenantId, seq);
+      if (!head) return 'not_found';
+      return head.replace(/^0x/, '') === hashAt.get(seq) ? 'matches' : 'differs';
+    } catch {
+      return 'unchecked';
+    }
+  };
+  return Promise.all(
+    rows.map(async (row) => ({
+      seq: row.seq,
+      status: row.status,
+      head: row.head,
+      txHash: row.txHash,
+      blockNumber: row.blockNumber === null ? null : Number(row.blockNumber),
+      anchoredAt: row.anchoredAt?.toISOString() ?? null,
+      onChain: await check(row.seq),
+    })),
+  );
+}
 
 /** A record as the API and the export show it (detail and actor as JSON, not text). */
 function view(row: StoredRecord) {
@@ -135,7 +191,9 @@ export function adminAuditRoutes(deps: AdminAuditRouteDeps): Route[] {
       params: tenantParams,
       responses: {
         200: {
-          description: '`{ ok, records, anchorsChecked, firstBroken? }`.',
+          description:
+            '`{ ok, records, anchorsChecked, firstBroken?, head, anchors }`: `records` intact records from ' +
+            'seq 1; `head` the stored chain head; `anchors` the latest anchors, newest first.',
           schema: z.object({
             ok: z.boolean(),
             tenantId: z.string(),
@@ -145,13 +203,24 @@ export function adminAuditRoutes(deps: AdminAuditRouteDeps): Route[] {
             firstBroken: z
               .object({ seq: z.number().int(), reason: z.string(), detail: z.string() })
               .optional(),
+            head: z.object({ seq: z.number().int(), hash: z.string() }).nullable(),
+            anchors: z.array(anchorSchema),
           }),
         },
       },
       handler: async ({ req, res, params }) => {
         const { tenant } = await requireAdmin(edge, req, res, params.tenant, { action: 'ReadAudit' });
         res.setHeader('Cache-Control', 'no-store');
-        return verifyAuditChain(store, tenant.id, { anchors: deps.anchors() });
+        const source = deps.anchors();
+        const result = await verifyAuditChain(store, tenant.id, { anchors: source });
+        const [head, anchors] = await Promise.all([
+          store.db.auditHead.findUnique({
+            where: { tenantId: tenant.id },
+            select: { seq: true, hash: true },
+          }),
+          latestAnchors(store, tenant.id, source),
+        ]);
+        return { ...result, head, anchors };
       },
     }),
     defineRoute({

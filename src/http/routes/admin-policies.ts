@@ -173,7 +173,12 @@ export function adminPolicyRoutes(deps: AdminPolicyRouteDeps): Route[] {
         version: z.number().int().min(1).optional(),
         last: z.number().int().min(1).max(10_000).default(1000),
       }),
-      responses: { 200: { description: 'Counts before and after, and the attempts whose outcome changes.' } },
+      responses: {
+        200: {
+          description:
+            'Counts before and after, and the attempts whose outcome changes (who, operation, reasons before and after).',
+        },
+      },
       handler: async ({ req, res, params, body }) => {
         const { attempt } = await requireAdmin(edge, req, res, params.tenant, { action: 'ReadPolicies' });
         const tenantId = attempt.tenant.id;
@@ -187,7 +192,17 @@ export function adminPolicyRoutes(deps: AdminPolicyRouteDeps): Route[] {
         });
         const before = { allow: 0, step_up: 0, deny: 0 };
         const after = { allow: 0, step_up: 0, deny: 0 };
-        const changed: Array<{ id: string; at: string; before: string; after: string }> = [];
+        const changed: Array<{
+          id: string;
+          at: string;
+          accountId: string | null;
+          username: string | null;
+          operation: Operation;
+          before: string;
+          after: string;
+          reasonsBefore: string[];
+          reasonsAfter: string[];
+        }> = [];
         for (const row of rows) {
           const inputs = (JSON.parse(row.assessment) as { inputs?: StoredInputs }).inputs;
           if (!inputs) continue;
@@ -209,15 +224,36 @@ export function adminPolicyRoutes(deps: AdminPolicyRouteDeps): Route[] {
                 geo: inputs.geo,
                 at: row.at.getTime(),
               }),
-            }).outcome;
+            });
           const was = decide(current);
           const now = decide(draft);
-          before[was]++;
-          after[now]++;
-          if (was !== now && changed.length < 100) {
-            changed.push({ id: row.id, at: row.at.toISOString(), before: was, after: now });
+          before[was.outcome]++;
+          after[now.outcome]++;
+          if (was.outcome !== now.outcome && changed.length < 100) {
+            changed.push({
+              id: row.id,
+              at: row.at.toISOString(),
+              accountId: row.accountId,
+              username: null,
+              operation: inputs.operation,
+              before: was.outcome,
+              after: now.outcome,
+              reasonsBefore: was.reasons,
+              reasonsAfter: now.reasons,
+            });
           }
         }
+        // Who: the changed attempts' sign-in names, for the admin reading the diff.
+        const ids = [...new Set(changed.flatMap((c) => (c.accountId ? [c.accountId] : [])))];
+        const names = new Map(
+          (
+            await deps.store.db.account.findMany({
+              where: { tenantId, id: { in: ids } },
+              select: { id: true, username: true },
+            })
+          ).map((a) => [a.id, a.username]),
+        );
+        for (const c of changed) c.username = (c.accountId && names.get(c.accountId)) || null;
         return { attempts: before.allow + before.step_up + before.deny, before, after, changed };
       },
     }),

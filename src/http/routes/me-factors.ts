@@ -5,6 +5,7 @@
  */
 import type { RegistrationResponseJSON } from '@simplewebauthn/server';
 import { z } from 'zod';
+import { recordEvent } from '../../audit/events.ts';
 import { NotFoundError } from '../../errors.ts';
 import type { AuthDeps } from '../../flows/auth-context.ts';
 import {
@@ -243,6 +244,7 @@ export function meFactorRoutes(deps: MeFactorRouteDeps): Route[] {
             lastSeenAt: r.lastSeenAt.toISOString(),
             userAgent: r.userAgent,
             ip: r.ip,
+            deviceId: r.deviceId,
           })),
         };
       },
@@ -257,10 +259,18 @@ export function meFactorRoutes(deps: MeFactorRouteDeps): Route[] {
       status: 204,
       responses: { 204: { description: 'Ended.' }, 404: { description: 'No such live session of mine.' } },
       handler: async ({ req, res, params }) => {
-        const { account } = await edge.require(req, res, params.tenant);
-        if (!(await auth.sessions.endByPublicId(account.id, params.id, 'ended_by_user'))) {
-          throw new NotFoundError('No such session.');
-        }
+        const { account, session } = await edge.require(req, res, params.tenant);
+        await auth.store.tx(async (tx) => {
+          if (!(await auth.sessions.endByPublicId(account.id, params.id, 'ended_by_user', tx))) {
+            throw new NotFoundError('No such session.');
+          }
+          await recordEvent(tx, {
+            tenantId: account.tenantId,
+            accountId: account.id,
+            type: 'session.ended',
+            detail: { session: params.id, from: session.row.publicId },
+          });
+        });
         res.status(204).end();
         return undefined;
       },
