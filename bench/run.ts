@@ -13,6 +13,7 @@ import { resolutionBench } from './resolution.ts';
 import { revocationBench } from './revocation.ts';
 import { riskBench } from './risk.ts';
 import { signInBench } from './signin.ts';
+import { webBench } from './web.ts';
 
 // `npm run bench -- credentials signin` runs only the suites named; no names runs them all.
 const only = new Set(process.argv.slice(2));
@@ -34,6 +35,7 @@ if (wanted('policy')) report('policy', await policyBench());
 if (wanted('risk')) report('risk', await riskBench());
 if (wanted('oidc')) report('oidc', await oidcBench());
 if (wanted('audit')) report('audit', await auditBench());
+if (wanted('web')) report('web', await webBench());
 if (wanted('revocation')) {
   const rows = await revocationBench();
   if (rows.length > 0) report('revocation', rows);

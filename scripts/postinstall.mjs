@@ -1,4 +1,5 @@
-// Runs after `npm install` / `npm ci`: generates both Prisma clients and compiles the contracts, all
+// Runs after `npm install` / `npm ci`: generates both Prisma clients, compiles the contracts and builds
+// the portal and console (Vite), all
 // offline. PRISMA_SCHEMA_ENGINE_BINARY points at an existing file so `prisma generate` does not try to
 // download the native schema engine (it does not need it).
 import { spawn } from 'node:child_process';
@@ -40,6 +41,7 @@ try {
     ]),
     run('prisma generate (sqlite)', [bin('prisma'), 'generate', '--schema', 'prisma/sqlite/schema.prisma']),
     run('contracts compile', [bin('hardhat'), 'compile', '--quiet']),
+    run('portal and console build', [bin('tsx'), 'src/cli/web-build.ts']),
   ]);
 } catch (err) {
   process.stderr.write(`${err.message}\n`);

@@ -3,17 +3,21 @@ import { loadConfig } from './config.ts';
 import { ConfigError, StartupError } from './errors.ts';
 import { createLogger } from './log.ts';
 import { startService } from './service.ts';
+import { ensureWebBuild } from './web/app-build.ts';
 
 async function main(): Promise<void> {
   const started = performance.now();
   const config = loadConfig();
   const log = createLogger({ level: config.LOG_LEVEL });
+  // Normally built by `npm install`; built here on first start or after the sources changed.
+  await ensureWebBuild((line) => log.info(line));
   const service = await startService(config, { log });
   const ms = Math.round(performance.now() - started);
   log.info({ url: service.url, publicUrl: config.PUBLIC_URL, ms }, 'Trustgate is ready');
   process.stdout.write(
     `\n  Trustgate is ready in ${ms} ms: open ${config.PUBLIC_URL}\n` +
       `  Sign up ${config.PUBLIC_URL}/t/default/sign-up · sign in ${config.PUBLIC_URL}/t/default/sign-in\n` +
+      `  Your account ${config.PUBLIC_URL}/t/default/account · admin console ${config.PUBLIC_URL}/t/default/admin\n` +
       `  API docs ${config.PUBLIC_URL}/docs · readiness ${config.PUBLIC_URL}/readyz · chain ${service.chain.rpcUrl || '(external)'} (${service.chain.mode}, id ${service.chain.chainId})\n\n`,
   );
 

@@ -13,6 +13,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import express, { type RequestHandler, type Response } from 'express';
 import { fromRoot } from '../paths.ts';
+import { webDistDir } from '../web/app-build.ts';
 
 /** How long browsers may reuse an asset without asking (seconds). */
 export const ASSET_MAX_AGE_S = 300;
@@ -75,5 +76,13 @@ export function staticAssets(): express.Router {
   thumbmarkJs.use(onlyFlatModules, express.static(thumbmarkJsDir(), staticOptions));
   router.use('/assets/vendor/thumbmarkjs', thumbmarkJs);
   router.use('/assets', express.static(webAssetsDir, staticOptions));
+  // The built portal and console: content-hashed names, so they never change once served.
+  router.use(
+    '/app/assets',
+    express.static(join(webDistDir, 'assets'), {
+      ...staticOptions,
+      setHeaders: (res: Response) => res.setHeader('Cache-Control', 'public, max-age=31536000, immutable'),
+    }),
+  );
   return router;
 }

@@ -7,6 +7,7 @@
  * inline script, style attribute or event handler anywhere: values the scripts need travel as
  * `data-*` attributes on `<body>`.
  */
+import type { WebEntry } from './app-build.ts';
 
 /** Markup that is already escaped (built by `html`), inserted as is. */
 export class SafeHtml {
@@ -63,6 +64,8 @@ export interface PageShell {
   title: string;
   /** File name under `/assets/` of the page's module script (e.g. `sign-in.js`); none for static pages. */
   script?: string;
+  /** A built app (portal, console) rendered into `#app` after the body, instead of `script`. */
+  app?: WebEntry;
   /** The page's content after its `<h1>`. */
   body: SafeHtml;
   /** The navigation entry of this page, if it has one. */
@@ -99,10 +102,22 @@ export function renderPage(shell: PageShell): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${shell.title} · ${tenant.displayName} · Trustgate</title>
+<link rel="icon" href="/assets/favicon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="/assets/app.css">
-${
+${shell.app?.styles.map(
+  (href) => html`<link rel="stylesheet" href="${href}">
+`,
+)}${shell.app?.preloads.map(
+  (href) => html`<link rel="modulepreload" href="${href}">
+`,
+)}${
   shell.script
     ? html`<script type="module" src="/assets/${shell.script}"></script>
+`
+    : ''
+}${
+  shell.app
+    ? html`<script type="module" src="${shell.app.script}"></script>
 `
     : ''
 }</head>
@@ -119,11 +134,16 @@ ${
 <p id="error" class="error" role="alert" aria-live="polite" aria-atomic="true"></p>
 </div>
 ${
-  shell.script
+  shell.script || shell.app
     ? html`<noscript><p class="error">This page needs JavaScript: passkeys and the account API are used from the browser.</p></noscript>
 `
     : ''
-}${shell.body}
+}${shell.body}${
+  shell.app
+    ? html`<div id="app"></div>
+`
+    : ''
+}
 </main>
 </body>
 </html>

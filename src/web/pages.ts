@@ -4,6 +4,7 @@
  * (`web/assets/<page>.js`) calls the JSON API and fills in what belongs to the person. Nothing about
  * the person is rendered on the server, so these documents are the same for everyone.
  */
+import type { WebEntry } from './app-build.ts';
 import { html, type PageTenant, pagePath, renderPage } from './layout.ts';
 
 /** What every page needs. */
@@ -120,70 +121,6 @@ export function renderStepUp({ tenant, returnTo }: ReturningPageContext): string
   });
 }
 
-/** `/t/{tenant}/account`: identity, session, passkeys, TOTP, recovery codes, sessions, sign-out. */
-export function renderAccount({ tenant }: PageContext): string {
-  const slug = tenant.slug;
-  return renderPage({
-    tenant,
-    title: 'Your account',
-    script: 'account.js',
-    current: 'account',
-    body: html`<section class="card notice" id="enrol-notice" aria-labelledby="enrol-notice-heading" hidden>
-<h2 id="enrol-notice-heading">Add a passkey now</h2>
-<p>You signed in with a recovery code. Create a passkey on this device so that you can sign in next time.</p>
-<div class="actions"><button type="button" id="enrol-passkey-now">Create a passkey</button></div>
-</section>
-<section class="card" aria-labelledby="identity-heading">
-<h2 id="identity-heading">Identity</h2>
-<dl class="facts">
-<dt>Username</dt><dd id="account-username">…</dd>
-<dt>Display name</dt><dd id="account-display-name">…</dd>
-<dt>Decentralized identifier (DID)</dt><dd><code id="account-did" class="long">…</code></dd>
-</dl>
-</section>
-<section class="card" aria-labelledby="session-heading">
-<h2 id="session-heading">This session</h2>
-<dl class="facts">
-<dt>Assurance level</dt><dd id="session-level">…</dd>
-<dt>How you signed in (amr)</dt><dd id="session-amr">…</dd>
-<dt>Last confirmed</dt><dd id="session-auth-time">…</dd>
-</dl>
-</section>
-<section class="card" aria-labelledby="passkeys-heading">
-<h2 id="passkeys-heading">Passkeys</h2>
-<ul id="passkey-list" class="items"></ul>
-<form id="add-passkey-form" class="stack">
-<div class="field">
-<label for="new-passkey-name">Name for a new passkey <span class="optional">(optional)</span></label>
-<input id="new-passkey-name" name="name" type="text" maxlength="64" autocomplete="off">
-</div>
-<div class="actions"><button type="submit" id="add-passkey">Add a passkey</button></div>
-</form>
-</section>
-<section class="card" aria-labelledby="totp-heading">
-<h2 id="totp-heading">Authenticator app</h2>
-<p id="totp-status">…</p>
-<div class="actions">
-<a id="totp-enrol" class="button" href="${pagePath(slug, 'totp')}" hidden>Set up an authenticator app</a>
-<button type="button" id="totp-remove" class="danger" hidden>Remove the authenticator app</button>
-</div>
-</section>
-<section class="card" aria-labelledby="recovery-heading">
-<h2 id="recovery-heading">Recovery codes</h2>
-<p id="recovery-status">…</p>
-<div class="actions"><a class="button" href="${pagePath(slug, 'recovery-codes')}">Get new recovery codes</a></div>
-</section>
-<section class="card" aria-labelledby="sessions-heading">
-<h2 id="sessions-heading">Where you’re signed in</h2>
-<ul id="session-list" class="items"></ul>
-</section>
-<section class="card" aria-labelledby="sign-out-heading">
-<h2 id="sign-out-heading">Sign out</h2>
-<div class="actions"><button type="button" id="sign-out">Sign out</button></div>
-</section>`,
-  });
-}
-
 /** `/t/{tenant}/totp`: authenticator app enrolment (QR code, key, confirmation code). */
 export function renderTotp({ tenant }: PageContext): string {
   return renderPage({
@@ -264,4 +201,14 @@ export function renderRecover({ tenant }: PageContext): string {
 </section>
 <p><a href="${pagePath(tenant.slug, 'sign-in')}">Back to sign-in</a></p>`,
   });
+}
+
+/** `/t/{tenant}/account/…`: the people's portal (built app, `web/app/portal/`). */
+export function renderPortal({ tenant }: PageContext, app: WebEntry): string {
+  return renderPage({ tenant, title: 'Your account', current: 'account', app, body: html`` });
+}
+
+/** `/t/{tenant}/admin/…`: the admin console (built app, `web/app/console/`). */
+export function renderConsole({ tenant }: PageContext, app: WebEntry): string {
+  return renderPage({ tenant, title: 'Admin console', app, body: html`` });
 }

@@ -82,6 +82,13 @@ describe.skipIf(!chromium)(
 
     const path = (p: Page) => new URL(p.url()).pathname + new URL(p.url()).search;
 
+    /** Opens a view of the account portal from its navigation and waits for the view's heading. */
+    async function openView(p: Page, label: 'Overview' | 'Security' | 'Sessions') {
+      const nav = p.getByRole('navigation', { name: 'Your account' });
+      await nav.getByRole('link', { name: label, exact: true }).click();
+      await p.locator('.view-title', { hasText: label === 'Sessions' ? 'signed in' : label }).waitFor();
+    }
+
     it('signs up with a passkey and lands on the account page at AAL2 with a DID', async () => {
       await page.goto('/t/default/sign-up');
       await checkPage(page, 'sign-up', watch);
@@ -93,11 +100,14 @@ describe.skipIf(!chromium)(
       expect(await textOf(page, '#account-display-name', /Ada/)).toBe('Ada Lovelace');
       expect(await textOf(page, '#account-did', /^did:/)).toMatch(/^did:ethr:/);
       expect(await textOf(page, '#session-level', /AAL/)).toMatch(/^AAL2, phishing-resistant/);
+      await checkPage(page, 'account', watch);
+      await openView(page, 'Security');
       expect(await textOf(page, '#passkey-list h3')).toBeTruthy();
       expect(await page.locator('#passkey-list > li.passkey').count()).toBe(1);
       expect(await phone.credentials()).toHaveLength(1);
+      await openView(page, 'Sessions');
       expect(await textOf(page, '#session-list h3')).toBe('This session');
-      await checkPage(page, 'account', watch);
+      await checkPage(page, 'account-sessions', watch);
     });
 
     it('signs out, and the passkey offered in the username field (conditional UI) signs in again', async () => {
@@ -106,6 +116,7 @@ describe.skipIf(!chromium)(
       page.on('framenavigated', (frame) => {
         if (frame === page.mainFrame()) visited.push(new URL(frame.url()).pathname);
       });
+      await openView(page, 'Overview');
       const options = page.waitForResponse((r) => r.url().endsWith('/t/default/auth/passkey/options'));
       const verified = page.waitForResponse((r) => r.url().endsWith('/t/default/auth/passkey/verify'));
       await page.getByRole('button', { name: 'Sign out' }).click();
@@ -134,6 +145,7 @@ describe.skipIf(!chromium)(
     });
 
     it('enrols an authenticator app from the QR page with a code computed from the shown key', async () => {
+      await openView(page, 'Security');
       await page.getByRole('link', { name: 'Set up an authenticator app' }).click();
       await page.waitForURL('**/t/default/totp');
       await page.getByRole('button', { name: 'Start set-up' }).click();
@@ -157,6 +169,8 @@ describe.skipIf(!chromium)(
       expect(await page.locator('#totp-secret').textContent()).toBe('');
       await screenshot(page, 'totp-done');
       await page.getByRole('link', { name: 'Back to your account' }).click();
+      await page.waitForURL('**/t/default/account');
+      await openView(page, 'Security');
       expect(await textOf(page, '#totp-status', /^On\./)).toMatch(/^On\./);
       expect(await page.getByRole('button', { name: 'Remove the authenticator app' }).isVisible()).toBe(true);
     });
@@ -176,6 +190,7 @@ describe.skipIf(!chromium)(
       await page.getByLabel('I have saved them').check();
       await done.click();
       await page.waitForURL('**/t/default/account');
+      await openView(page, 'Security');
       expect(await textOf(page, '#recovery-status', /unused/)).toBe('10 unused recovery codes left.');
     });
 
@@ -257,8 +272,9 @@ describe.skipIf(!chromium)(
         await lost.waitForURL('**/t/default/account');
         expect(await textOf(lost, '#enrol-notice-heading', /passkey/)).toBe('Add a passkey now');
         expect(await textOf(lost, '#session-level', /AAL/)).toBe('AAL1');
-        expect(await textOf(lost, '#recovery-status', /unused/)).toBe('9 unused recovery codes left.');
         await screenshot(lost, 'account-after-recovery');
+        await openView(lost, 'Security');
+        expect(await textOf(lost, '#recovery-status', /unused/)).toBe('9 unused recovery codes left.');
 
         // A recovery session (AAL1) cannot remove passkeys yet: the page sends the person to step up,
         // where a TOTP code (like the recovery code, something you have) keeps the session at AAL1.
@@ -266,7 +282,9 @@ describe.skipIf(!chromium)(
         await backup.getByRole('button', { name: 'Remove passkey “Backup key”' }).click();
         await backup.getByRole('button', { name: 'Yes, remove “Backup key”' }).click();
         await lost.waitForURL('**/t/default/step-up?return=*');
-        expect(path(lost)).toBe(`/t/default/step-up?return=${encodeURIComponent('/t/default/account')}`);
+        expect(path(lost)).toBe(
+          `/t/default/step-up?return=${encodeURIComponent('/t/default/account/security')}`,
+        );
         expect(await textOf(lost, '#session-level', /AAL/)).toMatch(/^AAL1/);
         await lost.locator('#step-up-totp').waitFor({ state: 'visible' });
         await checkPage(lost, 'step-up-totp', lostWatch);
@@ -274,16 +292,20 @@ describe.skipIf(!chromium)(
         const next = await generate({ secret: totpSecret, epoch: Math.floor(Date.now() / 1000) + 30 });
         await lost.getByLabel('6-digit code from your authenticator app').fill(next);
         await lost.getByRole('button', { name: 'Confirm with the code' }).click();
-        await lost.waitForURL('**/t/default/account');
+        await lost.waitForURL('**/t/default/account/security');
+        await openView(lost, 'Overview');
         expect(await textOf(lost, '#session-level', /AAL/)).toBe('AAL1');
         expect(await textOf(lost, '#session-amr', /otp/)).toMatch(/otp/);
 
         // The new passkey replaces the lost ones: it signs the session in at AAL2, and the lost backup
         // key can then be removed.
         await addVirtualAuthenticator(fresh, lost);
+        await openView(lost, 'Security');
         await lost.getByRole('button', { name: 'Add a passkey' }).click();
         expect(await textOf(lost, '#status', /added/)).toMatch(/added/);
+        await openView(lost, 'Overview');
         expect(await textOf(lost, '#session-level', /AAL2/)).toBe('AAL2, phishing-resistant');
+        await openView(lost, 'Security');
         await backup.getByRole('button', { name: 'Remove passkey “Backup key”' }).click();
         await backup.getByRole('button', { name: 'Yes, remove “Backup key”' }).click();
         expect(await textOf(lost, '#status', /removed/)).toBe('Passkey “Backup key” removed.');

@@ -13,6 +13,7 @@ import { defineRoute, type Route } from '../../src/http/routes.ts';
 import { staticAssets } from '../../src/http/static-assets.ts';
 import { fromRoot } from '../../src/paths.ts';
 import type { Store } from '../../src/store/index.ts';
+import { ensureWebBuild } from '../../src/web/app-build.ts';
 import { freePort } from './process.ts';
 import { startTestService, type TestService } from './service.ts';
 
@@ -179,10 +180,14 @@ export function serviceMountsHostedPages(): boolean {
   );
 }
 
-/** A service on `http://localhost:<port>` (so WebAuthn accepts it as the relying party). */
-export async function startBrowserService(): Promise<
-  TestService & { baseUrl: string; wiredByTest: boolean }
-> {
+/**
+ * A service on `http://localhost:<port>` (so WebAuthn accepts it as the relying party), with `env` on
+ * top of the test defaults. Builds the portal and console first when their sources changed.
+ */
+export async function startBrowserService(
+  env: Record<string, string> = {},
+): Promise<TestService & { baseUrl: string; wiredByTest: boolean }> {
+  await ensureWebBuild();
   const port = await freePort();
   const publicUrl = `http://localhost:${port}`;
   const wiredByTest = !serviceMountsHostedPages();
@@ -190,6 +195,6 @@ export async function startBrowserService(): Promise<
   const extraRoutes = wiredByTest
     ? hostedPageFallbackRoutes({ store: () => service!.service.store, publicUrl })
     : [];
-  service = await startTestService({ PORT: String(port), PUBLIC_URL: publicUrl }, { extraRoutes });
+  service = await startTestService({ ...env, PORT: String(port), PUBLIC_URL: publicUrl }, { extraRoutes });
   return { ...service, baseUrl: publicUrl, wiredByTest };
 }

@@ -12,13 +12,18 @@ import { createLogger } from '../../src/log.ts';
 import { openStore, type Store } from '../../src/store/index.ts';
 import { applyMigrations } from '../../src/store/migrate.ts';
 import { ensureDefaultTenant } from '../../src/tenants.ts';
+import { ensureWebBuild } from '../../src/web/app-build.ts';
 import { escapeHtml, html } from '../../src/web/layout.ts';
 import { safeReturnPath } from '../../src/web/pages.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 // The pages and assets through the real app pipeline (helmet's CSP, problem+json errors) on a fresh
 // SQLite store; the chain and the JSON API are not needed to render them.
-const PAGES = ['sign-up', 'sign-in', 'step-up', 'account', 'totp', 'recovery-codes', 'recover'];
+const PAGES = ['sign-up', 'sign-in', 'step-up', 'account', 'admin', 'totp', 'recovery-codes', 'recover'];
+/** The built apps (portal, console): their module comes from the Vite build under `/app/assets/`. */
+const APPS = ['account', 'admin'];
+const scriptSrc = (name: string) =>
+  APPS.includes(name) ? /src="\/app\/assets\/[A-Za-z0-9_-]+\.js"/ : /src="\/assets\/[a-z-]+\.js"/;
 
 let store: Store;
 let base: string;
@@ -26,6 +31,7 @@ let close: () => Promise<void>;
 const dir = tempDir();
 
 beforeAll(async () => {
+  await ensureWebBuild();
   const url = `file:${join(dir.path, 'store.db')}`;
   await applyMigrations({ url });
   store = await openStore({ url });
@@ -107,7 +113,7 @@ describe('hosted pages are plain, accessible HTML that works under the strict CS
     expect(scripts).toHaveLength(1);
     for (const [, attributes, content] of scripts) {
       expect(attributes).toMatch(/type="module"/);
-      expect(attributes).toMatch(/src="\/assets\/[a-z-]+\.js"/);
+      expect(attributes).toMatch(scriptSrc(name));
       expect(content).toBe('');
     }
     expect(body).not.toMatch(/<style[\s>]/i);
@@ -308,5 +314,74 @@ describe('static assets are read-only files with the right types and a short cac
     expect(res.status).toBe(404);
     const css = await fetch(`${base}/assets/app.css`);
     expect(css.status).toBe(200);
+  });
+});
+
+describe('the portal and the console are built apps served under the same CSP', () => {
+  it('serves each app for its views, up to two segments deep, as the same shell', async () => {
+    for (const path of [
+      '/t/default/admin/people',
+      '/t/default/admin/people/4f5872f1',
+      '/t/default/account/devices',
+    ]) {
+      const { body } = await page(path);
+      expect(body, path).toContain('<div id="app"></div>');
+      expect(body, path).toMatch(
+        /<script type="module" src="\/app\/assets\/(console|portal)-[A-Za-z0-9_-]+\.js"><\/script>/,
+      );
+    }
+  });
+
+  it('refuses a view name that is not one, and deeper paths, with problem+json', async () => {
+    for (const [path, status] of [
+      ['/t/default/admin/People', 400],
+      ['/t/default/admin/a%3Cb', 400],
+      ['/t/default/admin/people/1/2', 404],
+      ['/t/nope/admin', 404],
+    ] as const) {
+      const res = await fetch(`${base}${path}`);
+      expect(res.status, path).toBe(status);
+      expect(res.headers.get('content-type'), path).toMatch(/^application\/problem\+json/);
+    }
+  });
+
+  it('names only files the build produced, cached for good, with their stylesheet and imports', async () => {
+    const { body } = await page('/t/default/admin');
+    const files = [
+      ...body.matchAll(
+        /<(?:script type="module" src|link rel="(?:stylesheet|modulepreload)" href)="(\/app\/[^"]+)"/g,
+      ),
+    ].map((m) => m[1]!);
+    expect(files.some((f) => f.endsWith('.css'))).toBe(true);
+    expect(files.some((f) => /\/console-[^/]+\.js$/.test(f))).toBe(true);
+    for (const file of files) {
+      const res = await fetch(`${base}${file}`);
+      expect(res.status, file).toBe(200);
+      expect(res.headers.get('cache-control'), file).toBe('public, max-age=31536000, immutable');
+    }
+  });
+
+  it('loads no code, style or data from another origin', async () => {
+    const { body } = await page('/t/default/admin');
+    for (const [, src] of body.matchAll(/src="(\/app\/[^"]+\.js)"/g)) {
+      const code = await (await fetch(`${base}${src}`)).text();
+      // No module, script, stylesheet or font from another origin (placeholder URLs in forms are fine).
+      expect(code).not.toMatch(/(?:from|import\(?)\s*["'](?:https?:)?\/\//);
+      expect(code).not.toMatch(/["'](?:https?:)?\/\/[^"']+\.(?:m?js|css|woff2?|ttf|json)["']/);
+    }
+  });
+
+  it('serves neither the build manifest nor anything outside the build', async () => {
+    for (const path of [
+      '/app/.vite/manifest.json',
+      '/app/assets/',
+      '/app/assets/../.stamp',
+      '/app/assets/%2e%2e/.vite/manifest.json',
+      '/app/assets/no-such-file.js',
+      '/app/.stamp',
+    ]) {
+      const res = await rawGet(path);
+      expect(res.status, path).toBe(404);
+    }
   });
 });

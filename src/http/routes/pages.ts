@@ -7,10 +7,12 @@ import type { Response } from 'express';
 import { z } from 'zod';
 import type { Store } from '../../store/index.ts';
 import { findTenant } from '../../tenants.ts';
+import { WebAppManifest } from '../../web/app-build.ts';
 import {
   accountPath,
   type PageContext,
-  renderAccount,
+  renderConsole,
+  renderPortal,
   renderRecover,
   renderRecoveryCodes,
   renderSignIn,
@@ -91,6 +93,33 @@ export function pageRoutes(deps: PageRouteDeps): Route[] {
       },
     });
 
+  const manifest = new WebAppManifest();
+  const viewParams = tenantParams.extend({
+    view: z.string().regex(/^[a-z][a-z-]{0,39}$/),
+    id: z.string().min(1).max(200).optional(),
+  });
+  /** A built app: its base path and up to two segments under it, which the app routes in the browser. */
+  const app = (
+    page: string,
+    operationId: string,
+    summary: string,
+    render: (ctx: PageContext) => string,
+  ): Route[] => [
+    simple(page, operationId, summary, render),
+    ...[`/t/:tenant/${page}/:view`, `/t/:tenant/${page}/:view/:id`].map((path, i) =>
+      defineRoute({
+        method: 'get',
+        path,
+        operationId: `${operationId}View${i ? 'Item' : ''}`,
+        summary: `${summary} (a view of it)`,
+        tags: ['pages'],
+        params: viewParams,
+        responses: htmlResponse,
+        handler: async ({ res, params }) => sendPage(res, render(await context(params.tenant))),
+      }),
+    ),
+  ];
+
   return [
     simple('sign-up', 'pageSignUp', 'Page: create an account with a passkey.', renderSignUp),
     returning('sign-in', 'pageSignIn', 'Page: sign in with a passkey (button or autofill).', renderSignIn),
@@ -100,11 +129,17 @@ export function pageRoutes(deps: PageRouteDeps): Route[] {
       'Page: confirm with a passkey or authenticator code, then return.',
       renderStepUp,
     ),
-    simple(
+    ...app(
       'account',
       'pageAccount',
-      'Page: identity, session, passkeys, factors and sessions.',
-      renderAccount,
+      'Page: the portal: identity and DID, devices, factors, sessions, credentials, activity.',
+      (ctx) => renderPortal(ctx, manifest.entry('portal')),
+    ),
+    ...app(
+      'admin',
+      'pageConsole',
+      'Page: the admin console: dashboard, people and devices, audit, policy, apps, tenants.',
+      (ctx) => renderConsole(ctx, manifest.entry('console')),
     ),
     simple('totp', 'pageTotp', 'Page: set up an authenticator app.', renderTotp),
     simple(
