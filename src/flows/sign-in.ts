@@ -63,7 +63,7 @@ export async function signInWithPasskey(
     ['issue credential',    issueAssuranceCredential(deps)],
   ];
   const state: PasskeyState = { attempt, proofs: [], response, ...credentialOf(options) };
-  const ctx = await runSteps(steps, state).catch(failed(deps, attempt, 'passkey'));
+  const ctx = await runSteps(steps, state).catch(failed(deps, state, 'passkey', response.id));
   return ctx.result!;
 }
 
@@ -121,7 +121,7 @@ export async function signInWithDid(
     ['issue credential',    issueAssuranceCredential(deps)],
   ];
   const state: DidState = { attempt, proofs: [], answer, audience, ...credentialOf(options) };
-  const ctx = await runSteps(steps, state).catch(failed(deps, attempt, 'did'));
+  const ctx = await runSteps(steps, state).catch(failed(deps, state, 'did'));
   return ctx.result!;
 }
 
@@ -144,16 +144,38 @@ const verifyDidProof = (deps: AuthDeps) => async (ctx: DidState) => {
   ctx.proofs.push(DID_PROOF);
 };
 
+/**
+ * The account a failed sign-in was aimed at, for its audit record (so the person sees it in their
+ * activity): the one a step identified, else, for a passkey, the owner of the credential presented.
+ * Only the record names it: risk velocity keeps counting the attempt by address and fingerprint,
+ * because anyone who knows a credential id could otherwise push its owner's score up.
+ */
+async function targetOf(
+  deps: AuthDeps,
+  state: SignInState,
+  credentialId?: string,
+): Promise<string | undefined> {
+  if (state.account) return state.account.id;
+  if (!credentialId) return undefined;
+  const passkey = await deps.store.db.passkey
+    .findFirst({ where: { tenantId: state.attempt.tenant.id, credentialId }, select: { accountId: true } })
+    .catch(() => null);
+  return passkey?.accountId;
+}
+
 /** Records a failed attempt (never its secrets), feeds the risk engine's velocity, and rethrows. */
-const failed = (deps: AuthDeps, attempt: Attempt, factor: string) => async (err: unknown) => {
-  const code = err instanceof TrustgateError ? err.code : 'error';
-  if (code !== 'too_many_requests' && code !== 'access_denied') {
-    await recordEvent(deps.store.db, {
-      tenantId: attempt.tenant.id,
-      type: 'signin.failed',
-      ip: attempt.ip,
-      detail: { factor, error: code, userAgent: attempt.userAgent },
-    }).catch(() => undefined);
-  }
-  return reportFailure(deps, { attempt }, 'sign_in')(err);
-};
+const failed =
+  (deps: AuthDeps, state: SignInState, factor: string, credentialId?: string) => async (err: unknown) => {
+    const { attempt } = state;
+    const code = err instanceof TrustgateError ? err.code : 'error';
+    if (code !== 'too_many_requests' && code !== 'access_denied') {
+      await recordEvent(deps.store.db, {
+        tenantId: attempt.tenant.id,
+        accountId: (await targetOf(deps, state, credentialId)) ?? null,
+        type: 'signin.failed',
+        ip: attempt.ip,
+        detail: { factor, error: code, userAgent: attempt.userAgent },
+      }).catch(() => undefined);
+    }
+    return reportFailure(deps, { attempt }, 'sign_in')(err);
+  };

@@ -238,6 +238,26 @@ describe('my activity, as it happens', () => {
     ).toBe(1);
   });
 
+  it('shows the person a refused sign-in with their passkey, without counting it against their account', async () => {
+    const phished = await person.fork().signIn({ origin: 'https://login.evil.example' });
+    expect(phished.status).toBe(401);
+    const [latest] = await activity(person);
+    expect(latest).toMatchObject({
+      type: 'signin.failed',
+      title: expect.stringMatching(/^Failed sign-in attempt/),
+      tone: 'warn',
+    });
+    expect(latest!.detail).toContain('did not get in');
+    // The risk engine's velocity still counts it by address and fingerprint only: a credential id is
+    // not a secret, so it must not let anyone raise its owner's score.
+    const failures = await svc.service.store.db.riskAttempt.findMany({
+      where: { outcome: 'failure', action: 'sign_in', accountId },
+    });
+    expect(failures).toEqual([]);
+    // Another person never sees it.
+    expect((await activity(other)).map((i) => i.id)).not.toContain(latest!.id);
+  });
+
   it('gives an event type without a sentence a readable title, never the bare code', async () => {
     const tenantId = (await svc.service.store.db.tenant.findUniqueOrThrow({ where: { slug: 'default' } })).id;
     await recordEvent(svc.service.store, { tenantId, accountId, type: 'test.mystery_thing', detail: {} });
