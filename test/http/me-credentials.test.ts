@@ -61,6 +61,7 @@ interface Held {
   format: string;
   issuedAt: string;
   expiresAt: string | null;
+  issuer: string | null;
   status: { revoked: boolean; suspended: boolean };
 }
 
@@ -75,6 +76,7 @@ interface Subject {
 
 /** The claims these tests read from a credential JWT: VC 1.1 JWT claims, or a VC 2.0 payload. */
 interface Claims {
+  iss?: string;
   sub?: string;
   jti?: string;
   id?: string;
@@ -157,6 +159,10 @@ describe('DeviceBindingCredential', () => {
       },
     });
     expect(payloadOf(detail.body.jwt).sub).toBe(account.did);
+    // The list names the issuer: the tenant's issuer DID, the JWT's `iss`.
+    expect(held[0]!.issuer).toBe(payloadOf(detail.body.jwt).iss);
+    expect(held[0]!.issuer).toMatch(/^did:ethr:/);
+    expect(held[0]!.issuer).not.toBe(account.did);
     const record = await svc.service.store.db.issuedCredential.findUniqueOrThrow({
       where: { id: held[0]!.id },
     });

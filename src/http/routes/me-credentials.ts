@@ -4,6 +4,7 @@
  * download), and show one as a QR code a wallet can scan. Someone else's credential answers 404, like an
  * unknown one.
  */
+import { decodeJwt } from 'jose';
 import QRCode from 'qrcode';
 import { z } from 'zod';
 import { CredentialIssuance } from '../../credentials/issuance.ts';
@@ -44,6 +45,7 @@ const summarySchema = z
     issuedAt: z.string(),
     expiresAt: z.string().nullable(),
     audience: z.string().nullable(),
+    issuer: z.string().nullable().meta({ description: 'The issuer’s DID (the JWT’s `iss`).' }),
     status: statusSchema,
   })
   .meta({ id: 'HeldCredential' });
@@ -61,8 +63,19 @@ function summary(record: Held) {
     issuedAt: record.issuedAt.toISOString(),
     expiresAt: record.expiresAt?.toISOString() ?? null,
     audience: record.audience,
+    issuer: issuerOf(record.jwt),
     status: record.status,
   };
+}
+
+/** The `iss` of a stored credential's JWT (ours are always well formed; null otherwise). */
+function issuerOf(jwt: string): string | null {
+  try {
+    const iss = decodeJwt(jwt).iss;
+    return typeof iss === 'string' ? iss : null;
+  } catch {
+    return null;
+  }
 }
 
 /** A file name for a download: the type and the id's last segment, in safe characters. */

@@ -33,13 +33,14 @@ export function CredentialsView() {
         {({ credentials }) => (
           <Table
             caption="Credentials issued to you"
-            head={['Type', 'Issued', 'Expires', 'Status', 'Details']}
+            head={['Type', 'Issuer', 'Issued', 'Expires', 'Status', 'Details']}
             rows={credentials.length}
             empty="You hold no credentials yet."
           >
             {credentials.map((c) => (
               <tr key={c.id}>
                 <td>{credentialTypeName(c.type)}</td>
+                <td>{c.issuer ? <code class="long">{c.issuer}</code> : 'Unknown'}</td>
                 <td>
                   <Time value={c.issuedAt} />
                 </td>

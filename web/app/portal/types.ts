@@ -63,6 +63,8 @@ export interface HeldCredential {
   issuedAt: string;
   expiresAt: string | null;
   audience: string | null;
+  /** The issuer's DID. */
+  issuer: string | null;
   status: { revoked: boolean; suspended: boolean };
 }
 
