@@ -55,7 +55,7 @@ export interface PageTenant {
 }
 
 /** Where the navigation's links go; `current` marks the page the person is on. */
-export type NavItem = 'account' | 'sign-in' | 'sign-up' | 'recover';
+export type NavItem = 'account' | 'sign-in' | 'sign-up' | 'recover' | 'admin';
 
 /** What a page puts in the shell. */
 export interface PageShell {
@@ -84,6 +84,12 @@ const NAV: Array<{ item: NavItem; label: string }> = [
   { item: 'recover', label: 'Recover access' },
 ];
 
+/** The portal and console are for people who are signed in: no sign-in or sign-up links there. */
+const APP_NAV: Array<{ item: NavItem; label: string }> = [
+  { item: 'account', label: 'Your account' },
+  { item: 'admin', label: 'Admin console' },
+];
+
 /** Renders a complete HTML document around `shell.body`. */
 export function renderPage(shell: PageShell): string {
   const { tenant } = shell;
@@ -91,7 +97,9 @@ export function renderPage(shell: PageShell): string {
     if (!/^[a-z][a-z0-9-]*$/.test(name)) throw new Error(`invalid data attribute name: ${name}`);
     return html` data-${new SafeHtml(name)}="${value}"`;
   });
-  const nav = NAV.map(({ item, label }) =>
+  // The console link only where it is: the portal shows it to admins itself (it knows their roles).
+  const items = shell.app ? APP_NAV.filter(({ item }) => item !== 'admin' || shell.current === 'admin') : NAV;
+  const nav = items.map(({ item, label }) =>
     item === shell.current
       ? html`<li><a href="${pagePath(tenant.slug, item)}" aria-current="page">${label}</a></li>`
       : html`<li><a href="${pagePath(tenant.slug, item)}">${label}</a></li>`,

@@ -210,5 +210,5 @@ export function renderPortal({ tenant }: PageContext, app: WebEntry): string {
 
 /** `/t/{tenant}/admin/…`: the admin console (built app, `web/app/console/`). */
 export function renderConsole({ tenant }: PageContext, app: WebEntry): string {
-  return renderPage({ tenant, title: 'Admin console', app, body: html`` });
+  return renderPage({ tenant, title: 'Admin console', current: 'admin', app, body: html`` });
 }
