@@ -6,7 +6,18 @@
  */
 import { useState } from 'preact/hooks';
 import { call, useAction, useApi } from '../lib/api.ts';
-import { Badge, Button, Code, ConfirmButton, Field, Load, Section, Table, ViewTitle } from '../lib/ui.tsx';
+import {
+  Badge,
+  Button,
+  Code,
+  ConfirmButton,
+  Field,
+  fieldControl,
+  Load,
+  Section,
+  Table,
+  ViewTitle,
+} from '../lib/ui.tsx';
 import { type AdminMe, allowed, rolesReason, useAdminMe } from './admin-me.ts';
 import { ShownOnce } from './shown-once.tsx';
 import './console-forms.css';
@@ -217,20 +228,15 @@ function CreateClientForm({
     }
   };
 
-  const describe = (id: string, error?: string) =>
-    [`${id}-hint`, error ? `${id}-error` : undefined].filter(Boolean).join(' ');
-
   return (
     <form class="console-form stack" onSubmit={submit} noValidate>
       <Field id="client-name" label="Name" hint="Shown to people on the consent page." error={problems.name}>
         <input
           type="text"
-          id="client-name"
+          {...fieldControl('client-name', problems.name)}
           value={name}
           maxLength={200}
           autocomplete="off"
-          aria-invalid={problems.name ? 'true' : undefined}
-          aria-describedby={describe('client-name', problems.name)}
           onInput={(e) => setName(e.currentTarget.value)}
         />
       </Field>
@@ -241,12 +247,10 @@ function CreateClientForm({
         error={problems.uris}
       >
         <textarea
-          id="client-redirect-uris"
+          {...fieldControl('client-redirect-uris', problems.uris)}
           rows={3}
           value={uris}
           spellcheck={false}
-          aria-invalid={problems.uris ? 'true' : undefined}
-          aria-describedby={describe('client-redirect-uris', problems.uris)}
           onInput={(e) => setUris(e.currentTarget.value)}
         />
       </Field>

@@ -6,7 +6,7 @@
  */
 import { useState } from 'preact/hooks';
 import { ApiError, call, useAction, useApi } from '../lib/api.ts';
-import { Badge, Button, Code, Field, Section, Table, Time, ViewTitle } from '../lib/ui.tsx';
+import { Badge, Button, Code, Field, fieldControl, Section, Table, Time, ViewTitle } from '../lib/ui.tsx';
 import { useAdminMe } from './admin-me.ts';
 import './console-forms.css';
 
@@ -186,9 +186,6 @@ function CreateTenantForm({ onCreated }: { onCreated: () => Promise<void> }) {
     }
   };
 
-  const describe = (id: string, error?: string) =>
-    [`${id}-hint`, error ? `${id}-error` : undefined].filter(Boolean).join(' ');
-
   return (
     <form class="console-form stack" onSubmit={submit} noValidate>
       <Field
@@ -199,13 +196,11 @@ function CreateTenantForm({ onCreated }: { onCreated: () => Promise<void> }) {
       >
         <input
           type="text"
-          id="tenant-slug"
+          {...fieldControl('tenant-slug', problems.slug)}
           value={slug}
           maxLength={63}
           autocomplete="off"
           spellcheck={false}
-          aria-invalid={problems.slug ? 'true' : undefined}
-          aria-describedby={describe('tenant-slug', problems.slug)}
           onInput={(e) => setSlug(e.currentTarget.value.trim().toLowerCase())}
         />
       </Field>
@@ -217,12 +212,10 @@ function CreateTenantForm({ onCreated }: { onCreated: () => Promise<void> }) {
       >
         <input
           type="text"
-          id="tenant-name"
+          {...fieldControl('tenant-name', problems.displayName)}
           value={displayName}
           maxLength={64}
           autocomplete="off"
-          aria-invalid={problems.displayName ? 'true' : undefined}
-          aria-describedby={describe('tenant-name', problems.displayName)}
           onInput={(e) => setDisplayName(e.currentTarget.value)}
         />
       </Field>

@@ -163,6 +163,18 @@ export function Field(props: {
   );
 }
 
+/**
+ * The attributes that tie a `Field`'s control to its hint and error: its id, `aria-invalid` while
+ * there is an error, and `aria-describedby` naming the hint and the error.
+ */
+export function fieldControl(id: string, error?: string) {
+  return {
+    id,
+    'aria-invalid': error ? ('true' as const) : undefined,
+    'aria-describedby': [`${id}-hint`, error ? `${id}-error` : undefined].filter(Boolean).join(' '),
+  };
+}
+
 /** A small labelled state: `tone` picks the colour, the text carries the meaning. */
 export function Badge({
   tone,
