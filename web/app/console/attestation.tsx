@@ -6,7 +6,7 @@
  */
 import { useEffect, useState } from 'preact/hooks';
 import { call, useAction, useApi } from '../lib/api.ts';
-import { Badge, Button, Code, Field, Load, Section, Table, Time, ViewTitle } from '../lib/ui.tsx';
+import { Badge, Button, Choices, Code, Field, Load, Section, Table, Time, ViewTitle } from '../lib/ui.tsx';
 import { type AdminMe, allowed, rolesReason, useAdminMe } from './admin-me.ts';
 import './console-forms.css';
 
@@ -129,28 +129,18 @@ function SettingsForm({
 
   return (
     <form class="console-form stack" onSubmit={submit} noValidate>
-      <fieldset class="choices" disabled={!canManage}>
-        <legend>Which authenticators can be registered</legend>
-        {POLICIES.map((p) => (
-          <label class="choice" key={p.value}>
-            <input
-              type="radio"
-              name="attestation-policy"
-              value={p.value}
-              checked={policy === p.value}
-              aria-describedby={`attestation-${p.value}-hint`}
-              onChange={() => setPolicy(p.value)}
-            />
-            <span>
-              {p.label}
-              {settings.attestationPolicy === p.value ? ' (current)' : ''}
-            </span>
-            <span class="hint" id={`attestation-${p.value}-hint`}>
-              {p.explanation}
-            </span>
-          </label>
-        ))}
-      </fieldset>
+      <Choices
+        legend="Which authenticators can be registered"
+        name="attestation"
+        value={policy}
+        onChange={setPolicy}
+        disabled={!canManage}
+        options={POLICIES.map((p) => ({
+          value: p.value,
+          label: `${p.label}${settings.attestationPolicy === p.value ? ' (current)' : ''}`,
+          hint: p.explanation,
+        }))}
+      />
       <Field
         id="step-up-window"
         label="Step-up window (minutes)"

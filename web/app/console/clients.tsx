@@ -9,6 +9,7 @@ import { call, useAction, useApi } from '../lib/api.ts';
 import {
   Badge,
   Button,
+  Choices,
   Code,
   ConfirmButton,
   Field,
@@ -254,58 +255,38 @@ function CreateClientForm({
           onInput={(e) => setUris(e.currentTarget.value)}
         />
       </Field>
-      <fieldset class="choices">
-        <legend>Type</legend>
-        <label class="choice">
-          <input
-            type="radio"
-            name="client-type"
-            value="confidential"
-            checked={type === 'confidential'}
-            onChange={() => setType('confidential')}
-          />
-          <span>Confidential</span>
-          <span class="hint">A server that can keep a secret. Gets a client secret, shown once.</span>
-        </label>
-        <label class="choice">
-          <input
-            type="radio"
-            name="client-type"
-            value="public"
-            checked={type === 'public'}
-            onChange={() => setType('public')}
-          />
-          <span>Public</span>
-          <span class="hint">Runs in a browser or on a phone: no secret, must use PKCE.</span>
-        </label>
-      </fieldset>
-      <fieldset class="choices">
-        <legend>Subject type</legend>
-        <label class="choice">
-          <input
-            type="radio"
-            name="client-subject-type"
-            value="public"
-            checked={subjectType === 'public'}
-            onChange={() => setSubjectType('public')}
-          />
-          <span>Public</span>
-          <span class="hint">Every app sees the same identifier for a person.</span>
-        </label>
-        <label class="choice">
-          <input
-            type="radio"
-            name="client-subject-type"
-            value="pairwise"
-            checked={subjectType === 'pairwise'}
-            onChange={() => setSubjectType('pairwise')}
-          />
-          <span>Pairwise</span>
-          <span class="hint">
-            This app gets its own identifier for each person, so apps cannot link them.
-          </span>
-        </label>
-      </fieldset>
+      <Choices
+        legend="Type"
+        name="client-type"
+        value={type}
+        onChange={setType}
+        options={[
+          {
+            value: 'confidential',
+            label: 'Confidential',
+            hint: 'A server that can keep a secret. Gets a client secret, shown once.',
+          },
+          {
+            value: 'public',
+            label: 'Public',
+            hint: 'Runs in a browser or on a phone: no secret, must use PKCE.',
+          },
+        ]}
+      />
+      <Choices
+        legend="Subject type"
+        name="client-subject-type"
+        value={subjectType}
+        onChange={setSubjectType}
+        options={[
+          { value: 'public', label: 'Public', hint: 'Every app sees the same identifier for a person.' },
+          {
+            value: 'pairwise',
+            label: 'Pairwise',
+            hint: 'This app gets its own identifier for each person, so apps cannot link them.',
+          },
+        ]}
+      />
       <div class="field checkbox">
         <input
           type="checkbox"

@@ -6,7 +6,18 @@
  */
 import { useState } from 'preact/hooks';
 import { ApiError, call, useAction, useApi } from '../lib/api.ts';
-import { Badge, Button, Code, Field, fieldControl, Section, Table, Time, ViewTitle } from '../lib/ui.tsx';
+import {
+  Badge,
+  Button,
+  Choices,
+  Code,
+  Field,
+  fieldControl,
+  Section,
+  Table,
+  Time,
+  ViewTitle,
+} from '../lib/ui.tsx';
 import { useAdminMe } from './admin-me.ts';
 import './console-forms.css';
 
@@ -219,33 +230,24 @@ function CreateTenantForm({ onCreated }: { onCreated: () => Promise<void> }) {
           onInput={(e) => setDisplayName(e.currentTarget.value)}
         />
       </Field>
-      <fieldset class="choices">
-        <legend>Attestation policy</legend>
-        <label class="choice">
-          <input
-            type="radio"
-            name="tenant-attestation"
-            value="any"
-            checked={attestationPolicy === 'any'}
-            onChange={() => setAttestationPolicy('any')}
-          />
-          <span>Any passkey</span>
-          <span class="hint">
-            Every passkey can register; those without a trusted attestation reach at most AAL2.
-          </span>
-        </label>
-        <label class="choice">
-          <input
-            type="radio"
-            name="tenant-attestation"
-            value="trusted"
-            checked={attestationPolicy === 'trusted'}
-            onChange={() => setAttestationPolicy('trusted')}
-          />
-          <span>Trusted authenticators only</span>
-          <span class="hint">Only security keys and platform authenticators with a trusted attestation.</span>
-        </label>
-      </fieldset>
+      <Choices
+        legend="Attestation policy"
+        name="tenant-attestation"
+        value={attestationPolicy}
+        onChange={setAttestationPolicy}
+        options={[
+          {
+            value: 'any',
+            label: 'Any passkey',
+            hint: 'Every passkey can register; those without a trusted attestation reach at most AAL2.',
+          },
+          {
+            value: 'trusted',
+            label: 'Trusted authenticators only',
+            hint: 'Only security keys and platform authenticators with a trusted attestation.',
+          },
+        ]}
+      />
       <div class="actions">
         <Button type="submit" busy={busy}>
           Create tenant

@@ -175,6 +175,48 @@ export function fieldControl(id: string, error?: string) {
   };
 }
 
+/** One option of `Choices`. */
+export interface Choice<T extends string> {
+  value: T;
+  label: ComponentChildren;
+  hint: ComponentChildren;
+}
+
+/**
+ * A radio group: a fieldset with its legend, each option a labelled radio with its explanation
+ * (described by it), `name` grouping them for the arrow keys.
+ */
+export function Choices<T extends string>(props: {
+  legend: string;
+  name: string;
+  value: T;
+  options: ReadonlyArray<Choice<T>>;
+  onChange: (value: T) => void;
+  disabled?: boolean;
+}) {
+  return (
+    <fieldset class="choices" disabled={props.disabled}>
+      <legend>{props.legend}</legend>
+      {props.options.map((option) => (
+        <label class="choice" key={option.value}>
+          <input
+            type="radio"
+            name={props.name}
+            value={option.value}
+            checked={props.value === option.value}
+            aria-describedby={`${props.name}-${option.value}-hint`}
+            onChange={() => props.onChange(option.value)}
+          />
+          <span>{option.label}</span>
+          <span class="hint" id={`${props.name}-${option.value}-hint`}>
+            {option.hint}
+          </span>
+        </label>
+      ))}
+    </fieldset>
+  );
+}
+
 /** A small labelled state: `tone` picks the colour, the text carries the meaning. */
 export function Badge({
   tone,
