@@ -63,6 +63,14 @@ describe.skipIf(!chromium)('the console gate in Chromium', () => {
     expect(await banner.textContent()).toMatch(/counts for ([0-4]:[0-5]\d|5:00) more/);
     expect(await seriousAxeViolations(page)).toEqual([]);
     await screenshot(page, 'console-gate-fresh');
+    // The gate loads the admin's roles once; the views under it (the policy view uses them) share it.
+    const asked: string[] = [];
+    page.on('request', (request) => {
+      if (new URL(request.url()).pathname === '/t/default/api/admin/me') asked.push(request.url());
+    });
+    await page.goto('/t/default/admin/policy');
+    await page.getByRole('button', { name: 'Check now' }).waitFor();
+    expect(asked).toHaveLength(1);
     await context.close();
   });
 

@@ -10,7 +10,7 @@ import { createRemoteJWKSet, type JWTPayload, jwtVerify } from 'jose';
 import * as oidc from 'openid-client';
 import { type ClientInput, createClient } from '../../src/oidc/clients.ts';
 import type { Service } from '../../src/service.ts';
-import type { Answer, AuthClient } from './auth-client.ts';
+import { type Answer, AuthClient } from './auth-client.ts';
 import type { SoftAuthenticator } from './webauthn/soft-authenticator.ts';
 
 export const REDIRECT_URI = 'http://127.0.0.1:9/callback';
@@ -24,6 +24,15 @@ export async function makeClient(service: Service, input: Partial<ClientInput> =
     first_party: true,
     ...input,
   } as ClientInput);
+}
+
+/** A person who signed up with a passkey, in a fresh browser stand-in, on the default tenant at `url`. */
+export async function signedUpPerson(url: string, username: string) {
+  const browser = new AuthClient(url);
+  const r = await browser.signUp(username);
+  if (r.status !== 201)
+    throw new Error(`sign-up of ${username} failed: ${r.status} ${JSON.stringify(r.body)}`);
+  return { browser, account: r.body.account as { id: string; did: string } };
 }
 
 /** openid-client's configuration for the tenant's issuer (discovery over plain http allowed). */

@@ -8,6 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RiskDashboard } from '../../src/risk/dashboard.ts';
 import { adminClient, type HardwareAttestation, hardwareAttestationEnv } from '../helpers/admin.ts';
 import { AuthClient } from '../helpers/auth-client.ts';
 import {
@@ -25,32 +26,6 @@ let acmeId: string;
 
 const DAY = 86_400_000;
 const db = () => svc.service.store.db;
-
-interface Counts {
-  allow: number;
-  stepUp: number;
-  deny: number;
-  failure: number;
-}
-interface Dashboard {
-  from: string;
-  to: string;
-  days: number;
-  signIns: Array<{ day: string } & Counts>;
-  decisions: Counts & { total: number; stepUpRate: number; denyRate: number };
-  scores: Array<{ from: number; to: number; count: number }>;
-  topReasons: Array<{ reason: string; label: string; count: number }>;
-  locations: Array<{
-    city: string | null;
-    country: string;
-    lat: number;
-    lon: number;
-    count: number;
-    denied: number;
-    stepUp: number;
-  }>;
-  totals: { people: number; activeSessions: number; devices: number; revokedDevices: number };
-}
 
 const PARIS = { city: 'Paris', country: 'FR', lat: 48.8566, lon: 2.3522 };
 const LYON = { city: 'Lyon', country: 'FR', lat: 45.764, lon: 4.8357 };
@@ -196,7 +171,7 @@ afterAll(async () => {
 });
 
 const dashboard = (client: AuthClient, tenant: string, query = '') =>
-  client.call<Dashboard>('GET', `/t/${tenant}/api/admin/dashboard${query}`);
+  client.call<RiskDashboard>('GET', `/t/${tenant}/api/admin/dashboard${query}`);
 
 describe('the dashboard’s aggregates', () => {
   it('counts sign-ins per day over the window, zeros included, and only sign-ins', async () => {

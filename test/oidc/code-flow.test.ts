@@ -4,7 +4,6 @@
  * refresh rotation with reuse detection, and revocation when the Trustgate session ends.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AuthClient } from '../helpers/auth-client.ts';
 import {
   authorizationRequest,
   browse,
@@ -12,6 +11,7 @@ import {
   makeClient,
   oidc,
   rpConfig,
+  signedUpPerson,
   signInToApp,
 } from '../helpers/oidc.ts';
 import { startTestService, type TestService } from '../helpers/service.ts';
@@ -27,12 +27,7 @@ afterAll(async () => {
   await svc?.destroy();
 });
 
-async function person(username: string) {
-  const browser = new AuthClient(svc.url);
-  const r = await browser.signUp(username);
-  expect(r.status).toBe(201);
-  return { browser, account: r.body.account as { id: string; did: string } };
-}
+const person = (username: string) => signedUpPerson(svc.url, username);
 
 describe('discovery', () => {
   it('publishes one issuer per tenant with the NIST AAL and phr/phrh acr values', async () => {

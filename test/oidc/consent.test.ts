@@ -4,7 +4,7 @@
  * cross-site POST to the consent or abort endpoint is refused. First-party clients never see the page.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AuthClient } from '../helpers/auth-client.ts';
+import type { AuthClient } from '../helpers/auth-client.ts';
 import {
   authorizationRequest,
   browse,
@@ -14,6 +14,7 @@ import {
   oidc,
   REDIRECT_URI,
   rpConfig,
+  signedUpPerson,
   signInToApp,
 } from '../helpers/oidc.ts';
 import { startTestService, type TestService } from '../helpers/service.ts';
@@ -30,12 +31,7 @@ afterAll(async () => {
 });
 
 let n = 0;
-async function person() {
-  const browser = new AuthClient(svc.url);
-  const r = await browser.signUp(`consent${++n}`);
-  expect(r.status).toBe(201);
-  return { browser, account: r.body.account as { id: string } };
-}
+const person = () => signedUpPerson(svc.url, `consent${++n}`);
 
 async function app(firstParty: boolean) {
   const { client, clientSecret } = await makeClient(svc.service, {

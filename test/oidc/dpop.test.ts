@@ -6,7 +6,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { calculateJwkThumbprint, exportJWK, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AuthClient } from '../helpers/auth-client.ts';
+import type { AuthClient } from '../helpers/auth-client.ts';
 import {
   authorizationRequest,
   browse,
@@ -14,6 +14,7 @@ import {
   makeClient,
   oidc,
   rpConfig,
+  signedUpPerson,
   signInToApp,
 } from '../helpers/oidc.ts';
 import { startTestService, type TestService } from '../helpers/service.ts';
@@ -31,10 +32,8 @@ afterAll(async () => {
 
 let n = 0;
 async function person() {
-  const browser = new AuthClient(svc.url);
-  const r = await browser.signUp(`dpop${++n}`);
-  expect(r.status).toBe(201);
-  return { browser, accountId: (r.body.account as { id: string }).id };
+  const { browser, account } = await signedUpPerson(svc.url, `dpop${++n}`);
+  return { browser, accountId: account.id };
 }
 
 async function app(dpopBound: boolean) {

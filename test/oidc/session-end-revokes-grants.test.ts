@@ -6,7 +6,7 @@
  * rotates the session but is not an end: its grants survive it, and die with the rotated session.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AuthClient } from '../helpers/auth-client.ts';
+import type { AuthClient } from '../helpers/auth-client.ts';
 import {
   authorizationRequest,
   browse,
@@ -14,6 +14,7 @@ import {
   makeClient,
   oidc,
   rpConfig,
+  signedUpPerson,
   signInToApp,
 } from '../helpers/oidc.ts';
 import { startTestService, type TestService } from '../helpers/service.ts';
@@ -34,12 +35,10 @@ let n = 0;
 
 /** One person on two devices (a laptop and a phone sharing the passkey), each with its own session. */
 async function personOnTwoDevices() {
-  const laptop = new AuthClient(svc.url);
-  const r = await laptop.signUp(`two-devices${++n}`);
-  expect(r.status).toBe(201);
+  const { browser: laptop, account } = await signedUpPerson(svc.url, `two-devices${++n}`);
   const phone = laptop.fork();
   expect((await phone.signIn()).status).toBe(200);
-  return { laptop, phone, accountId: (r.body.account as { id: string }).id };
+  return { laptop, phone, accountId: account.id };
 }
 
 async function app() {

@@ -3,6 +3,8 @@
  * each admin action allowed or not, and how fresh their sign-in is. Views hide or disable what the
  * admin cannot use and say why; the API still decides every request.
  */
+import { createContext } from 'preact';
+import { useContext } from 'preact/hooks';
 import { type Loaded, useApi } from '../lib/api.ts';
 
 /** `GET /api/admin/me`. */
@@ -16,9 +18,17 @@ export interface AdminMe {
   session: { aal: number; phrh: boolean; authTime: string; writeFreshUntil: string | null };
 }
 
-/** Loads the admin's roles and permissions once for the view. */
+/** What the console's gate loaded, for every view under it. */
+export const AdminMeContext = createContext<Loaded<AdminMe> | undefined>(undefined);
+
+/**
+ * The admin's roles and permissions: the gate's answer (loaded once for the console), or loaded here
+ * for a view rendered outside the gate.
+ */
 export function useAdminMe(): Loaded<AdminMe> {
-  return useApi<AdminMe>('/api/admin/me');
+  const fromGate = useContext(AdminMeContext);
+  const own = useApi<AdminMe>(fromGate ? undefined : '/api/admin/me');
+  return fromGate ?? own;
 }
 
 /**

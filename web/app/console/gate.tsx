@@ -7,9 +7,9 @@
 import { tenantPath } from '@hosted/common';
 import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { ApiError } from '../lib/api.ts';
+import { ApiError, useApi } from '../lib/api.ts';
 import { Badge } from '../lib/ui.tsx';
-import { useAdminMe } from './admin-me.ts';
+import { type AdminMe, AdminMeContext } from './admin-me.ts';
 import './gate.css';
 
 /** Seconds left until `until` (ISO), refreshed every second; null without a deadline. */
@@ -52,7 +52,7 @@ function Freshness({ until, phrh }: { until: string | null; phrh: boolean }) {
 
 /** Renders the console only for people holding an admin role here (or super-admins). */
 export function ConsoleGate({ children }: { children: ComponentChildren }) {
-  const me = useAdminMe();
+  const me = useApi<AdminMe>('/api/admin/me');
   if (me.error && !me.data) {
     const status = me.error instanceof ApiError ? me.error.status : 0;
     return (
@@ -80,7 +80,7 @@ export function ConsoleGate({ children }: { children: ComponentChildren }) {
   }
   const shownRoles = superAdmin && !roles.includes('super-admin') ? ['super-admin', ...roles] : roles;
   return (
-    <>
+    <AdminMeContext.Provider value={me}>
       <section class="gate-banner" aria-label="Your administrator session">
         <p>
           Signed in as <strong>{account.username ?? account.id}</strong>, {shownRoles.join(', ')}.
@@ -88,6 +88,6 @@ export function ConsoleGate({ children }: { children: ComponentChildren }) {
         <Freshness until={session.writeFreshUntil} phrh={session.phrh} />
       </section>
       {children}
-    </>
+    </AdminMeContext.Provider>
   );
 }
